@@ -1,0 +1,29 @@
+"""Shared fixtures: every test runs with its own raw, prepared and results roots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    """Point the three data roots at a temporary folder (nothing touches the repo)."""
+    r = {"raw": tmp_path / "raw", "prepared": tmp_path / "prepared", "results": tmp_path / "results"}
+    for v in r.values():
+        v.mkdir()
+    monkeypatch.setenv("TNPIPE_RAW_ROOT", str(r["raw"]))
+    monkeypatch.setenv("TNPIPE_PREPARED_ROOT", str(r["prepared"]))
+    monkeypatch.setenv("TNPIPE_RESULTS_ROOT", str(r["results"]))
+    return r
+
+
+def shared_data(sub: str) -> Path:
+    """Path to real data in ../shared/data; skips the test with a reason if absent."""
+    p = SHARED_DATA / sub
+    if not p.exists():
+        pytest.skip(f"real data {p} not present (it lives beside the repository, in shared/data)")
+    return p

@@ -1,0 +1,46 @@
+"""TrueNorth's limits as data: the single source of truth for every limit in tnpipe.
+
+The network builder (fan-in check), the mapper and the CoreMap validator all read
+`TRUENORTH`. Sources: reference/eedn-and-truenorth.md sections 1.2, 2.1-2.4
+([TCAD] Akopyan et al. 2015; [EEDN] Esser et al. 2016).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    axons: int = 256                 # input lines per core (crossbar rows)
+    neurons: int = 256               # neurons per core (crossbar columns)
+    axon_types: int = 4              # G_i in {0..3}; Eedn uses type 0 = +1, type 1 = -1
+    type_weight_min: int = -255      # s_j^G is 9-bit signed [EEDN], [SCI-q]
+    type_weight_max: int = 255
+    leak_min: int = -255             # leak in {-255..255} [EEDN]
+    leak_max: int = 255
+    potential_bits: int = 20         # membrane potential V is 20-bit signed [SCI-q]
+    delay_min: int = 1               # axonal delay, ticks [TCAD] section V-D
+    delay_max: int = 15
+    chip_width: int = 64             # 64 x 64 cores per chip [TCAD]
+    chip_height: int = 64
+
+    @property
+    def cores_per_chip(self) -> int:
+        return self.chip_width * self.chip_height
+
+    @property
+    def max_fan_in(self) -> int:
+        """Trinary inputs per neuron: each input needs an axon pair (+1 type and -1 type)."""
+        return self.axons // 2
+
+    @property
+    def potential_min(self) -> int:
+        return -(2 ** (self.potential_bits - 1))
+
+    @property
+    def potential_max(self) -> int:
+        return 2 ** (self.potential_bits - 1) - 1
+
+
+TRUENORTH = CoreSpec()

@@ -1,0 +1,3 @@
+"""`tnpipe deploy` (not implemented yet)."""
+
+from __future__ import annotations

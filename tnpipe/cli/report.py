@@ -1,0 +1,3 @@
+"""`tnpipe report` (not implemented yet)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`tnpipe run` (not implemented yet)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`tnpipe train` (not implemented yet)."""
+
+from __future__ import annotations
