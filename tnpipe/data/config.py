@@ -23,7 +23,8 @@ class DataCfg:
     hop_ms: float = 10.0                        # frame hop
     window: str = "hamming"
     frames: int = 32                            # frames per network input (time axis)
-    deltas: bool = False                        # stack static, delta, delta-delta as 3 channels
+    deltas: str = "none"                        # "none"; "channels": static, delta, delta2 as 3 channels;
+                                                # "concat": the three side by side on the coefficient axis
     snr_db: list[float] = field(default_factory=lambda: [-5.0, 0.0, 5.0, 10.0, 20.0])  # VAD mixing SNRs
     # --- synthetic stand-ins ---
     synthetic_train_per_class: int = 40
