@@ -1,12 +1,19 @@
 """[train] section of a recipe: every training setting, with the reason for its value.
 
 Values the paper gives are marked [EEDN]; values it leaves open are chosen here and
-explained in the recipes' comments.
+explained in the recipes' comments. `validate()` refuses impossible values with one line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from tnpipe.errors import RecipeError
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("step", "cosine")
+BN_STATS = ("full", "running")
+AUGMENT = ("none", "flip", "flipcrop")
 
 
 @dataclass
@@ -14,10 +21,35 @@ class TrainCfg:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 0.1
-    momentum: float = 0.9                         # [EEDN]
+    momentum: float = 0.9                         # [EEDN] (SGD); Adam uses it as beta1
     lr_drops: list[float] = field(default_factory=lambda: [0.5, 0.75])  # fractions of training where lr /= 10 [EEDN: twice]
     weight_decay: float = 0.0                     # [EEDN] 1e-7, only for networks of 4+ chips
     sparsity_gamma: float = 0.0                   # [EEDN] 1e-4 for networks above half a chip
     hysteresis: float = 0.1                       # [EEDN] trinary rounding dead band h
     dropout: float = 0.5                          # rate for 'D' tokens
     seed: int = 0
+    # --- choices the paper leaves open (see recipes for the reasons) ---
+    optimizer: str = "sgd"                        # "sgd" (the paper's, momentum) or "adam"
+    schedule: str = "step"                        # "step": lr /= 10 at each lr_drops fraction [EEDN]; "cosine"
+    vote_scale: float = 8.0                       # loss = cross-entropy(votes * vote_scale / mean class population)
+    init_scale: float = 1.0                       # hidden weights ~ U(-init_scale, init_scale)
+    bn_momentum: float = 0.1                      # running averages, used only for per-epoch test numbers
+    bn_stats: str = "full"                        # inference mu/sigma: "full" training set [EEDN] or "running"
+    augment: str = "none"                         # [EEDN] none; "flip", "flipcrop" (images only)
+    eval_batch_size: int = 512
+    threads: int = 0                              # torch CPU threads; 0 = torch's default
+
+    def validate(self, where: str = "[train]") -> None:
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
+                                     ("bn_stats", self.bn_stats, BN_STATS), ("augment", self.augment, AUGMENT)):
+            if value not in allowed:
+                raise RecipeError(f"{where}.{name}: {value!r} is not one of {', '.join(allowed)}")
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise RecipeError(f"{where}.{name}: {getattr(self, name)} must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise RecipeError(f"{where}.dropout: {self.dropout} must be in [0, 1)")
+        if not 0.0 <= self.hysteresis < 0.5:
+            raise RecipeError(f"{where}.hysteresis: {self.hysteresis} must be in [0, 0.5)")
+        if any(not 0.0 < f < 1.0 for f in self.lr_drops):
+            raise RecipeError(f"{where}.lr_drops: {self.lr_drops} must be fractions of training in (0, 1)")

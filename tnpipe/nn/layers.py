@@ -1,0 +1,211 @@
+"""Eedn's layers (Esser et al. 2016, section "Training"), each an autograd rule plus a module.
+
+Notation: x binary input spikes, w_h hidden real weight, w trinary weight, s filter
+response, r normalised response, y output spike, b learned bias, mu/sigma batch statistics.
+
+    trinary weight    w = hysteresis_round(clip(w_h, -1, 1), w_prev)          (TrinaryWeight)
+                      forward uses w; backward: dL/dw_h := dL/dw (straight through)
+    filter response   s = conv(x, w)                                          (TrinaryConv)
+    batch norm        r = (s - mu) / (sigma + eps) + b,  eps = 1e-4           (SpikingBatchNorm)
+                      sigma = standard deviation (NOT sqrt(var + eps)), no scale
+    binary spike      y = [r >= 0];  backward dy/dr = max(0, 1 - |r|)         (Spike)
+    read-out          votes[k] = sum over positions and features c with class_of_feature[c] = k
+                      of y_last[c, position]                                   (VoteReadout)
+    sparsity          gamma * 1/2 * sum over features of mean(y)^2             (sparsity_penalty)
+
+The transduction layer (the first) is the same conv -> batch norm -> spike with real-valued
+weights; it runs off-chip, so TrueNorth's trinary rule does not apply to it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
+HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
+
+
+# ----------------------------------------------------------------------------- binary spike
+
+
+class Spike(torch.autograd.Function):
+    """Binary neuron with a triangular surrogate gradient.
+
+    forward:   y = 1 if r >= 0 else 0                 (Eedn Eq. 3)
+    backward:  dL/dr = dL/dy * max(0, 1 - |r|)        (peak 1 at r = 0, zero beyond |r| >= 1)
+    """
+
+    @staticmethod
+    def forward(ctx, r: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(r)
+        return (r >= 0).to(r.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_y: torch.Tensor) -> torch.Tensor:
+        (r,) = ctx.saved_tensors
+        return grad_y * (1.0 - r.abs()).clamp_(min=0.0)
+
+
+spike = Spike.apply
+
+
+# --------------------------------------------------------------------------- trinary weights
+
+
+def hysteresis_round(hidden: torch.Tensor, previous: torch.Tensor, h: float = HYSTERESIS) -> torch.Tensor:
+    """Trinary weights from hidden weights with a dead band of width 2h around +-0.5.
+
+        w = +1        if w_h >=  0.5 + h
+        w = -1        if w_h <= -0.5 - h
+        w =  0        if |w_h| <= 0.5 - h
+        w = w_prev    otherwise (inside (0.5 - h, 0.5 + h) or its mirror)
+
+    A synapse thus flips only after the gradient has pushed w_h clearly past a threshold,
+    i.e. by differences accumulated over several batches, not by noise around 0.5.
+    """
+    out = previous.clone()
+    out[hidden >= 0.5 + h] = 1.0
+    out[hidden <= -0.5 - h] = -1.0
+    out[hidden.abs() <= 0.5 - h] = 0.0
+    return out
+
+
+class TrinaryWeight(torch.autograd.Function):
+    """Straight-through estimator: the trinary weights are used in forward AND backward.
+
+    forward:   returns w (the current trinary weights; w_h only decides them, see
+               hysteresis_round, applied after every optimiser step)
+    backward:  dL/dw_h = dL/dw   (the gradient computed with w is applied to w_h)
+    """
+
+    @staticmethod
+    def forward(ctx, hidden: torch.Tensor, trinary: torch.Tensor) -> torch.Tensor:
+        return trinary.clone()
+
+    @staticmethod
+    def backward(ctx, grad_w: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad_w, None
+
+
+class TrinaryConv(nn.Module):
+    """On-chip convolution with trinary weights {-1, 0, +1} (C_out, C_in/groups, k, k).
+
+    `hidden` is the trained parameter; the `trinary` buffer is what the chip stores.
+    Call `update_trinary()` after every optimiser step: it clips w_h to [-1, 1] and
+    re-rounds with hysteresis.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int,
+                 groups: int, hysteresis: float = HYSTERESIS, init_scale: float = 1.0):
+        super().__init__()
+        self.stride, self.padding, self.groups, self.hysteresis = stride, padding, groups, hysteresis
+        shape = (out_channels, in_channels // groups, kernel, kernel)
+        # Hidden weights ~ U(-a, a): with a = 1, ~40% start at 0, ~30% each at +-1 (the
+        # third-party reimplementation's choice); a smaller a starts sparser.
+        self.hidden = nn.Parameter(torch.empty(shape).uniform_(-init_scale, init_scale))
+        self.register_buffer("trinary", torch.zeros(shape))
+        self.update_trinary()
+
+    @torch.no_grad()
+    def update_trinary(self) -> None:
+        self.hidden.clamp_(-1.0, 1.0)
+        self.trinary.copy_(hysteresis_round(self.hidden, self.trinary, self.hysteresis))
+
+    @property
+    def fan_in(self) -> int:
+        return int(math.prod(self.hidden.shape[1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = TrinaryWeight.apply(self.hidden, self.trinary)
+        return F.conv2d(x, w, None, self.stride, self.padding, 1, self.groups)
+
+
+class RealConv(nn.Module):
+    """The transduction layer's convolution: real-valued weights, off-chip, no constraint."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, padding: int):
+        super().__init__()
+        self.stride, self.padding = stride, padding
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel, kernel))
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # torch's Conv2d default
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight, None, self.stride, self.padding)
+
+
+# ---------------------------------------------------------------------- batch norm and spike
+
+
+class SpikingBatchNorm(nn.Module):
+    """Batch norm without scale, learned bias, then the binary spike.
+
+    training:  mu, sigma = mean and standard deviation of s over (batch, positions), per
+               feature; r = (s - mu)/(sigma + eps) + b;  y = Spike(r). Running averages of
+               mu and sigma are kept for quick evaluation during training only.
+    inference: mu, sigma are the buffers `mean`, `std` (set to whole-training-set statistics
+               after training, see tnpipe.nn.stats). The decision is evaluated as
+                   y = [s >= theta],   theta = mu - b (sigma + eps)   (float64)
+               which is r >= 0 rearranged (sigma + eps > 0). Hardware mode uses the same
+               float64 theta (leak L = floor(-theta) + 1), so for integer s the two agree
+               exactly, boundaries included.
+    """
+
+    def __init__(self, features: int, momentum: float = 0.1, eps: float = BN_EPS):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.bias = nn.Parameter(torch.zeros(features))
+        self.register_buffer("mean", torch.zeros(features, dtype=torch.float64))
+        self.register_buffer("std", torch.ones(features, dtype=torch.float64))
+
+    def theta(self) -> torch.Tensor:
+        """float64 (C,) firing threshold on s at inference: spike iff s >= theta."""
+        return self.mean - self.bias.detach().double() * (self.std + self.eps)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return (s.double() >= self.theta().view(1, -1, 1, 1)).to(s.dtype)
+        mu = s.mean(dim=(0, 2, 3))
+        var = (s - mu.view(1, -1, 1, 1)).square().mean(dim=(0, 2, 3))
+        # sqrt has an infinite slope at 0 (a feature whose weights are all 0 has var = 0):
+        # the floor keeps the gradient finite and changes sigma by at most 1e-6.
+        sigma = var.clamp_min(1e-12).sqrt()
+        with torch.no_grad():
+            m = self.momentum
+            self.mean.mul_(1 - m).add_(m * mu.double())
+            self.std.mul_(1 - m).add_(m * sigma.double())
+        r = (s - mu.view(1, -1, 1, 1)) / (sigma + self.eps).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return spike(r)
+
+
+# ------------------------------------------------------------------------------- read-out
+
+
+class VoteReadout(nn.Module):
+    """Class votes from the last layer's spikes: votes = per-feature spike counts @ M.
+
+    M[c, k] = 1 if class_of_feature[c] == k: every feature votes for its class at every
+    position, so votes[n, k] = sum_{c: class(c) = k} sum_{y, x} spikes[n, c, y, x].
+    """
+
+    def __init__(self, class_of_feature: torch.Tensor, num_classes: int):
+        super().__init__()
+        m = F.one_hot(class_of_feature.long(), num_classes).float()
+        self.register_buffer("assign", m)
+        self.register_buffer("class_of_feature", class_of_feature.long().clone())
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        return spikes.sum(dim=(2, 3)) @ self.assign
+
+
+def sparsity_penalty(mean_rates: list[torch.Tensor], gamma: float) -> torch.Tensor:
+    """gamma * 1/2 * sum over every feature of every layer of (mean activation)^2.
+
+    `mean_rates` holds one (C,) tensor per spiking layer: each feature's mean spike rate
+    over the batch and positions ([EEDN]: gamma = 1e-4, not used up to half a chip).
+    """
+    total = sum(r.square().sum() for r in mean_rates)
+    return 0.5 * gamma * total

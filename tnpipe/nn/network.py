@@ -1,0 +1,99 @@
+"""Network builder: a parsed Eedn string (tnpipe.netspec) -> a torch module.
+
+    input x (normalised) -> transduction: RealConv -> SpikingBatchNorm (spikes, off-chip)
+                         -> for each on-chip layer: [Dropout] -> TrinaryConv -> SpikingBatchNorm
+                         -> VoteReadout -> votes (N, classes)
+
+Geometry and the TrueNorth limits (fan-in <= 128, <= 256 features per group) are checked by
+`parse_network`, which raises a one-line NetworkSpecError naming the layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tnpipe.artifacts import default_class_of_feature
+from tnpipe.netspec import NetworkSpec, parse_network
+from tnpipe.nn.layers import HYSTERESIS, RealConv, SpikingBatchNorm, TrinaryConv, VoteReadout
+
+
+class EednLayer(nn.Module):
+    """conv -> batch norm without scale -> binary spike (one row of Eedn's Table 1)."""
+
+    def __init__(self, conv: nn.Module, features: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else None
+        self.conv = conv
+        self.bn = SpikingBatchNorm(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.bn(self.conv(x))
+
+
+class EednNet(nn.Module):
+    """The trainable network; `forward(x)` returns class votes (N, classes).
+
+    After each forward in training mode, `self.rates` holds every spiking layer's per-feature
+    mean spike rate (for the sparsity penalty). Input normalisation (x - in_mean)/in_std
+    is part of the transduction step and lives in buffers, so checkpoints carry it.
+    """
+
+    def __init__(self, spec: NetworkSpec, dropout: float = 0.5, hysteresis: float = HYSTERESIS,
+                 init_scale: float = 1.0, class_of_feature: torch.Tensor | None = None):
+        super().__init__()
+        self.spec = spec
+        c_in = spec.input_shape[0]
+        self.register_buffer("in_mean", torch.zeros(1, c_in, 1, 1))
+        self.register_buffer("in_std", torch.ones(1, c_in, 1, 1))
+        t = spec.transduction
+        self.transduction = EednLayer(RealConv(t.in_channels, t.out_channels, t.kernel, t.stride, t.padding),
+                                      t.out_channels, 0.0)
+        self.chip = nn.ModuleList(
+            EednLayer(TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups,
+                                  hysteresis, init_scale),
+                      ls.out_channels, dropout if ls.dropout_before else 0.0)
+            for ls in spec.chip_layers
+        )
+        if class_of_feature is None:
+            class_of_feature = torch.from_numpy(default_class_of_feature(spec.layers[-1].out_channels, spec.num_classes))
+        self.readout = VoteReadout(class_of_feature, spec.num_classes)
+        self.rates: list[torch.Tensor] = []
+
+    def transduce(self, x: torch.Tensor) -> torch.Tensor:
+        """Multi-bit input (N, C, H, W) float -> binary spikes, the chip's input."""
+        y = self.transduction((x - self.in_mean) / self.in_std)
+        if self.training:
+            self.rates.append(y.mean(dim=(0, 2, 3)))
+        return y
+
+    def chip_forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        """Transduction spikes -> last layer's spikes (the float graph of the on-chip part)."""
+        y = spikes
+        for layer in self.chip:
+            y = layer(y)
+            if self.training:
+                self.rates.append(y.mean(dim=(0, 2, 3)))
+        return y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.rates = []
+        return self.readout(self.chip_forward(self.transduce(x)))
+
+    @torch.no_grad()
+    def update_trinary(self) -> None:
+        """After every optimiser step: clip hidden weights and re-round with hysteresis."""
+        for layer in self.chip:
+            layer.conv.update_trinary()
+
+    def spiking_layers(self) -> list[EednLayer]:
+        return [self.transduction, *self.chip]
+
+
+def build_network(text: str, input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.5,
+                  hysteresis: float = HYSTERESIS, init_scale: float = 1.0) -> EednNet:
+    """Parse (and check) an Eedn string, then build the module."""
+    spec = parse_network(text, input_shape, num_classes)
+    return EednNet(spec, dropout=dropout, hysteresis=hysteresis, init_scale=init_scale)
