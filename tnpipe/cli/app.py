@@ -27,9 +27,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except TnpipeError as e:
+        from rich.markup import escape
+
         from tnpipe.log import err
 
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        # escape: messages quote recipe sections like "[train]", which rich would eat as markup
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
