@@ -96,6 +96,7 @@ def test_chains_stages_then_reports(fake, roots):
         for stage in ("prepare", "train", "deploy"):
             assert any(ds in line and stage in line and "done" in line for line in res.stderr.splitlines()), (ds, stage)
     assert "2 of 2 dataset(s) deployed" in res.stderr
+    assert "[1/2] cifar10-synthetic tiny" in res.stderr and "[2/2] gtsrb-synthetic tiny" in res.stderr
     rows = list(csv.DictReader(io.StringIO((roots["results"] / "report.csv").read_text())))
     assert [(r["data"], r["dataset"], r["network"], r["accuracy_chip"]) for r in rows] == [
         ("synthetic", "cifar10", "tiny", "0.625"), ("synthetic", "gtsrb", "tiny", "0.625")]
@@ -103,7 +104,8 @@ def test_chains_stages_then_reports(fake, roots):
 
     again = runner.invoke(app, ["run", "cifar10", "gtsrb", "--synthetic"])
     assert again.exit_code == 0, again.output
-    lines = [line for line in again.stderr.splitlines() if "-synthetic" in line]
+    lines = [line for line in again.stderr.splitlines()
+             if "-synthetic" in line and any(st in line for st in ("prepare", "train", "deploy"))]
     assert len(lines) == 6 and all("skipped" in line for line in lines)
 
     forced = runner.invoke(app, ["run", "gtsrb", "--synthetic", "--force"])

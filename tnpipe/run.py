@@ -38,6 +38,7 @@ class StageOutcome:
 class RunSummary:
     outcomes: list[StageOutcome] = field(default_factory=list)
     results: list[Path] = field(default_factory=list)     # result.json of every deployed dataset
+    seconds: float = 0.0                                   # wall clock of the whole run
 
     @property
     def failures(self) -> list[StageOutcome]:
@@ -167,15 +168,23 @@ def run_pipeline(
     overrides: Sequence[str] = (),
     frames: int | None = None,
     on_stage: Callable[[StageOutcome], None] | None = None,
+    on_dataset: Callable[[int, int, str], None] | None = None,
 ) -> RunSummary:
-    """Every dataset in turn (a failing one does not stop the others)."""
+    """Every dataset in turn (a failing one does not stop the others).
+
+    on_dataset(i, n, dataset_id) is called as dataset i of n starts; on_stage(outcome) as
+    each of its stages ends."""
     summary = RunSummary()
-    for name in names:
+    start = time.perf_counter()
+    for i, name in enumerate(names, start=1):
+        if on_dataset is not None:
+            on_dataset(i, len(names), paths.dataset_id(name, synthetic))
         outcomes, result = run_dataset(name, network, synthetic, raw_root, device, force, overrides,
                                        frames, on_stage)
         summary.outcomes += outcomes
         if result is not None:
             summary.results.append(result)
+    summary.seconds = time.perf_counter() - start
     return summary
 
 

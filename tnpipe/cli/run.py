@@ -41,11 +41,13 @@ def run(
             err.print(f"  {o.dataset:<24} {o.stage:<8} [{colour}]{o.status:<7}[/] {o.seconds:7.1f} s  {what}",
                       highlight=False, soft_wrap=True)
 
+        def header(i: int, n: int, dataset: str) -> None:
+            err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
+
         summary = run_pipeline(chosen, network=network, synthetic=synthetic, raw_root=raw_root,
                                device=device, force=force, overrides=tuple(set_ or ()),
-                               frames=frames, on_stage=show)
-        total = sum(o.seconds for o in summary.outcomes)
-        err.print(f"[bold]run[/] finished in {total:.1f} s: {len(summary.results)} of {len(chosen)} "
+                               frames=frames, on_stage=show, on_dataset=header)
+        err.print(f"[bold]run[/] finished in {summary.seconds:.1f} s: {len(summary.results)} of {len(chosen)} "
                   "dataset(s) deployed", highlight=False)
         if summary.results:
             rep = collect(paths.results_root(), files=summary.results)
