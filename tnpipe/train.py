@@ -323,7 +323,8 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
             if bar:
                 bar.stop()
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr,
-                  "spike_rate": rate_sum / seen, "seconds": time.perf_counter() - t0}
+                  "spike_rate": rate_sum / seen, "seconds": time.perf_counter() - t0,
+                  "steps": steps_per_epoch, "processes": dist.world, "frames_per_process": int(seen)}
         if dist.main:
             record["test_acc_running"] = evaluate(model, x_test_d, y_test_d, cfg.eval_batch_size)
             history.append(record)
