@@ -29,6 +29,7 @@ class Resource:
     md5: str | None = None
     sha256: str | None = None
     extract: bool = True          # archives are extracted into the raw folder
+    strip_components: int = 0     # leading folders dropped on extraction (GitHub archives: REPO-REF/)
 
 
 class DatasetSource:
