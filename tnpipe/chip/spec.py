@@ -24,6 +24,9 @@ class CoreSpec:
     delay_max: int = 15
     chip_width: int = 64             # 64 x 64 cores per chip [TCAD]
     chip_height: int = 64
+    threshold_min: int = 1           # alpha >= 1 (tnpipe's choice: the width is UNCONFIRMED, reference 2.3)
+    route_reach: int = 255           # 9-bit signed dx, dy in a packet: +-255 cores [TCAD] section V-C
+    reset_modes: int = 3             # gamma: 0 normal, 1 linear, 2 none (reference 2.3, [NEMO])
 
     @property
     def cores_per_chip(self) -> int:

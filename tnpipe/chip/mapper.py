@@ -1,0 +1,278 @@
+"""The mapper: a NetworkDescription -> a CoreMap (a pure function of the network and spec).
+
+Construction (Esser et al. 2016, Fig. 3; DESIGN.md section 5):
+
+* Transduction spikes enter from off-chip through the input wiring: input index
+  c*H*W + y*W + x reaches every (core, axon) that reads it, with delay 1 (the periphery
+  may send one spike to many axons: one packet each).
+* One core computes one filter group over one tile of output positions (tiling.py). Each
+  trinary input (c, iy, ix) of the tile's receptive field owns an axon pair: axon 2q of
+  type 0 (s^0 = +1) and axon 2q+1 of type 1 (s^1 = -1); weight +1 sets the crossbar bit on
+  the + axon, -1 on the - axon, 0 neither. So the neuron integrates exactly
+  s = sum w * x over the filter, plus the layer's integer leak L; threshold 1, reset to 0,
+  floor 0 (negative threshold 0, saturate): spike = (s + L >= 1), memoryless per tick.
+* A neuron drives one axon. An output read by n consumer tiles needs 2n neurons (copies,
+  identical columns, same core). Where a core's copies exceed 256 neurons, the outputs
+  with most copies send one spike to a splitter core instead, whose neurons (one crossbar
+  bit each, weight +1, leak 0, threshold 1) repeat it to every consumer axon.
+* Timing: layer l integrates at tick a_l after its frame entered (a_0 = 1); a layer's
+  spikes reach the next layer with delay 1, or 2 when that layer has splitters (1 to the
+  splitter, 1 from it), and every path into a layer has the same length: the chip takes
+  a new frame every tick. The last layer's spikes leave the chip (output wiring) as class
+  votes at tick latency = a_last.
+* Placement: snake walk over the 64x64 mesh in network order (placement.py).
+
+Without weights (architecture only), cores, neurons and wiring are the same and every
+crossbar is empty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tnpipe.artifacts import NetworkDescription
+from tnpipe.chip.coremap import OFF_CHIP, CoreMap, empty_arrays
+from tnpipe.chip.placement import chip_grid, snake_place
+from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.chip.tiling import Tiling, plan_layer, relay_plan
+from tnpipe.errors import MappingError
+
+PLUS, MINUS = 0, 1   # axon types of the Eedn axon pair
+PAIR_WEIGHTS = np.array([1, -1, 0, 0], dtype=np.int16)
+SPLIT_WEIGHTS = np.array([1, 0, 0, 0], dtype=np.int16)
+
+
+class _LayerPlan:
+    """A layer's tiling, with the lookups its producers need to find their consumer axons."""
+
+    def __init__(self, index: int, layer, tiling: Tiling):
+        self.index, self.layer, self.t = index, layer, tiling
+        self.cin_g = layer.in_channels // layer.groups
+        self.cout_g = layer.out_channels // layer.groups
+        self.base = 0      # first core id, set in step 3 once every layer's splitter count is known
+        h, w = layer.in_hw
+        self.row_tiles: list[list[int]] = [[] for _ in range(h)]
+        self.col_tiles: list[list[int]] = [[] for _ in range(w)]
+        for ty in range(tiling.nty):
+            for y in tiling.in_rows(ty):
+                self.row_tiles[y].append(ty)
+        for tx in range(tiling.ntx):
+            for x in tiling.in_cols(tx):
+                self.col_tiles[x].append(tx)
+
+    @property
+    def n_cores(self) -> int:
+        return self.layer.groups * self.t.nty * self.t.ntx
+
+    def core_id(self, g: int, ty: int, tx: int) -> int:
+        return self.base + self.rel_id(g, ty, tx)
+
+    def rel_id(self, g: int, ty: int, tx: int) -> int:
+        return (g * self.t.nty + ty) * self.t.ntx + tx
+
+    def tiles(self):
+        for g in range(self.layer.groups):
+            for ty in range(self.t.nty):
+                for tx in range(self.t.ntx):
+                    yield g, ty, tx
+
+    def consumers(self, c: int, y: int, x: int) -> list[tuple[int, int]]:
+        """(core, pair index q) of every tile of this layer that reads input (c, y, x);
+        core ids relative to this layer's first core (add `base`)."""
+        g, cl = divmod(c, self.cin_g)
+        out = []
+        for ty in self.row_tiles[y]:
+            rows = self.t.in_rows(ty)
+            for tx in self.col_tiles[x]:
+                cols = self.t.in_cols(tx)
+                q = ((y - rows.start) * len(cols) + (x - cols.start)) * self.cin_g + cl
+                out.append((self.rel_id(g, ty, tx), q))
+        return out
+
+
+def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int], int]]:
+    """The network's feature maps as one flat enumeration (for neuron_source)."""
+    maps = [("input", tuple(desc.input_shape), 0)]
+    off = int(np.prod(desc.input_shape))
+    for layer in desc.layers:
+        shape = (layer.out_channels, *layer.out_hw)
+        maps.append((layer.name, shape, off))
+        off += int(np.prod(shape))
+    return maps
+
+
+def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_tiles: bool = True) -> CoreMap:
+    """Map a network onto cores. Raises MappingError if a layer cannot be placed.
+
+    square_tiles: keep tiles square as the paper does (see tiling.plan_layer)."""
+    layers = desc.layers
+    if not layers:
+        raise MappingError(f"network {desc.network!r} has no on-chip layers to map")
+    nl = len(layers)
+
+    # 1. tiles, chosen last layer first: a layer's copies depend on its consumer's tiles
+    plans: list[_LayerPlan] = [None] * nl  # type: ignore[list-item]
+    copies_next = None
+    for li in reversed(range(nl)):
+        tiling, _, _ = plan_layer(layers[li], copies_next, spec, square_tiles)
+        plans[li] = _LayerPlan(li, layers[li], tiling)
+        cy, cx = tiling.cover()
+        copies_next = 2 * np.outer(cy, cx)
+
+    # 2. per core: outputs, their consumers, which go through splitters; splitter packing
+    work = []          # per layer: list of (core tile, outputs, consumers per output, relay mask)
+    splitter_sets = []  # per layer: list of splitter cores, each a list of (producer output key)
+    for li, plan in enumerate(plans):
+        nxt = plans[li + 1] if li + 1 < nl else None
+        cores, splitters, load = [], [], spec.neurons + 1
+        for g, ty, tx in plan.tiles():
+            outs = [(g * plan.cout_g + f, oy, ox) for oy in plan.t.out_rows(ty) for ox in plan.t.out_cols(tx)
+                    for f in range(plan.cout_g)]
+            # consumer cores counted from the next layer's first core (its base is not known yet)
+            cons = [nxt.consumers(*o) for o in outs] if nxt is not None else [None] * len(outs)
+            copies = np.array([2 * len(c) if c is not None else 1 for c in cons], dtype=np.int64)
+            relay = relay_plan(copies, spec.neurons)
+            if copies[~relay].sum() + relay.sum() > spec.neurons:
+                raise MappingError(f"{plan.layer.name}: tile {g},{ty},{tx} needs {int(copies.sum())} neurons even with splitters")
+            slots = []
+            for oi in np.flatnonzero(relay):
+                n = int(copies[oi])
+                if n > spec.neurons:
+                    raise MappingError(f"{plan.layer.name}: output {outs[oi]} has {n} copies; one splitter holds {spec.neurons}")
+                if load + n > spec.neurons or len(splitters[-1]) >= spec.axons:
+                    splitters.append([])
+                    load = 0
+                splitters[-1].append((len(cores), int(oi)))
+                slots.append((len(splitters) - 1, len(splitters[-1]) - 1))
+                load += n
+            cores.append(((g, ty, tx), outs, cons, relay, slots))
+        work.append(cores)
+        splitter_sets.append(splitters)
+
+    # 3. core ids: each layer, then its splitters
+    names: list[str] = []
+    layer_of_core: list[int] = []
+    split_base = []
+    nxt_id = 0
+    for li, plan in enumerate(plans):
+        plan.base = nxt_id
+        names.append(plan.layer.name)
+        layer_of_core += [len(names) - 1] * plan.n_cores
+        nxt_id += plan.n_cores
+        split_base.append(nxt_id)
+        if splitter_sets[li]:
+            names.append(f"{plan.layer.name} splitters")
+            layer_of_core += [len(names) - 1] * len(splitter_sets[li])
+            nxt_id += len(splitter_sets[li])
+    n_cores = nxt_id
+
+    # 4. timing
+    arrive = [1]
+    for li in range(nl - 1):
+        arrive.append(arrive[-1] + (2 if splitter_sets[li] else 1))
+
+    fm = _fm_offsets(desc)
+    a = empty_arrays(n_cores)
+    crossbar = np.zeros((n_cores, spec.axons, spec.neurons), dtype=bool)
+    has_w = desc.has_weights
+
+    # 5. input wiring: every consumer axon pair of layer 0
+    c0, h0, w0 = desc.input_shape
+    wires = []
+    for c in range(c0):
+        for y in range(h0):
+            for x in range(w0):
+                idx = (c * h0 + y) * w0 + x
+                for core, q in plans[0].consumers(c, y, x):
+                    core += plans[0].base
+                    wires += [(idx, core, 2 * q), (idx, core, 2 * q + 1)]
+    win = np.array(wires, dtype=np.int64).reshape(-1, 3)
+    a["in_index"], a["in_core"], a["in_axon"] = win[:, 0].astype(np.int32), win[:, 1].astype(np.int32), win[:, 2].astype(np.int16)
+    a["in_delay"] = np.ones(len(win), dtype=np.uint8)
+
+    # 6. cores
+    out_wires = []
+    for li, plan in enumerate(plans):
+        layer = plan.layer
+        k, s, p = layer.kernel, layer.stride, layer.padding
+        nxt = plans[li + 1] if li + 1 < nl else None
+        d_direct = (arrive[li + 1] - arrive[li]) if nxt is not None else 0
+        _, oshape, ooff = fm[li + 1]
+        split_neuron = [0] * len(splitter_sets[li])
+        for (g, ty, tx), outs, cons, relay, slots in work[li]:
+            cid = plan.core_id(g, ty, tx)
+            rows, cols = plan.t.in_rows(ty), plan.t.in_cols(tx)
+            iy, ix, cl = np.meshgrid(np.array(rows), np.array(cols), np.arange(plan.cin_g), indexing="ij")
+            iy, ix, cl = iy.ravel(), ix.ravel(), cl.ravel()
+            nq = len(iy)
+            a["axon_type"][cid, 0:2 * nq:2] = PLUS
+            a["axon_type"][cid, 1:2 * nq:2] = MINUS
+            o = np.array(outs, dtype=np.int64)
+            colbits = np.zeros((spec.axons, len(outs)), dtype=bool)
+            if has_w:
+                dy = iy[:, None] - (o[None, :, 1] * s - p)
+                dx = ix[:, None] - (o[None, :, 2] * s - p)
+                ok = (dy >= 0) & (dy < k) & (dx >= 0) & (dx < k)
+                wq = layer.weights[o[None, :, 0], cl[:, None], np.clip(dy, 0, k - 1), np.clip(dx, 0, k - 1)]
+                wq = np.where(ok, wq, 0)
+                colbits[0:2 * nq:2] = wq > 0
+                colbits[1:2 * nq:2] = wq < 0
+            leak = layer.leak[o[:, 0]] if has_w else np.zeros(len(outs), dtype=np.int64)
+            src = ooff + (o[:, 0] * oshape[1] + o[:, 1]) * oshape[2] + o[:, 2]
+            j = 0
+            slot_iter = iter(slots)
+            for oi in range(len(outs)):
+                targets: list[tuple[int, int, int]] = []
+                if nxt is None:
+                    targets = [(OFF_CHIP, 0, 0)]
+                    out_wires.append((cid, j, int(desc.class_of_feature[o[oi, 0]])))
+                elif relay[oi]:
+                    sidx, pos = next(slot_iter)
+                    targets = [(split_base[li] + sidx, pos, 1)]
+                else:
+                    for core, q in cons[oi]:
+                        targets += [(nxt.base + core, 2 * q, d_direct), (nxt.base + core, 2 * q + 1, d_direct)]
+                for tcore, taxon, tdelay in targets:
+                    crossbar[cid, :, j] = colbits[:, oi]
+                    a["target_core"][cid, j] = tcore
+                    a["target_axon"][cid, j] = taxon
+                    a["target_delay"][cid, j] = tdelay
+                    a["leak"][cid, j] = leak[oi]
+                    a["neuron_source"][cid, j] = src[oi]
+                    j += 1
+            a["type_weight"][cid, :j] = PAIR_WEIGHTS
+        # splitter cores of this layer: axon = relayed output, neurons = its copies
+        for sidx, members in enumerate(splitter_sets[li]):  # (nxt is not None: the last layer never splits)
+            sid = split_base[li] + sidx
+            j = 0
+            for axon, (ci, oi) in enumerate(members):
+                _, outs, cons, _, _ = work[li][ci]
+                f, oy, ox = outs[oi]
+                for core, q in cons[oi]:
+                    for taxon in (2 * q, 2 * q + 1):
+                        crossbar[sid, axon, j] = True
+                        a["target_core"][sid, j] = nxt.base + core
+                        a["target_axon"][sid, j] = taxon
+                        a["target_delay"][sid, j] = d_direct - 1
+                        a["neuron_source"][sid, j] = ooff + (f * oshape[1] + oy) * oshape[2] + ox
+                        j += 1
+            a["type_weight"][sid, :j] = SPLIT_WEIGHTS
+            split_neuron[sidx] = j
+
+    a["crossbar"] = np.packbits(crossbar, axis=-1)
+    del crossbar
+    ow = np.array(out_wires, dtype=np.int64).reshape(-1, 3)
+    a["out_core"], a["out_neuron"], a["out_index"] = ow[:, 0].astype(np.int32), ow[:, 1].astype(np.int16), ow[:, 2].astype(np.int32)
+    a["core_layer"] = np.array(layer_of_core, dtype=np.int16)
+    chip, x, y, chips = snake_place(n_cores, spec)
+    a["core_chip"], a["core_x"], a["core_y"] = chip, x, y
+    info = {
+        "network": desc.network,
+        "has_weights": bool(has_w),
+        "tiles": {p.layer.name: [p.t.th, p.t.tw] for p in plans},
+        "arrival_ticks": {p.layer.name: arrive[i] for i, p in enumerate(plans)},
+        "source_maps": [{"name": n, "shape": list(sh), "offset": off} for n, sh, off in fm],
+    }
+    return CoreMap(arrays=a, n_inputs=int(c0 * h0 * w0), n_outputs=int(desc.num_classes),
+                   latency_ticks=int(arrive[-1]), layer_names=names, spec=spec, chips=chips,
+                   chip_grid=chip_grid(chips), info=info)
