@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.errors import DataError
+from tnpipe.errors import DataError, TnpipeError
 
 
 @app.command()
@@ -28,7 +28,11 @@ def prepare(
 
     with user_errors():
         if all_:
-            chosen = list(BENCHMARKS) + ["fsdd"]
+            # fsdd is the open extra: included where its data is present or with --synthetic
+            from tnpipe import paths
+
+            root = raw_root if raw_root is not None else paths.raw_root()
+            chosen = list(BENCHMARKS) + (["fsdd"] if synthetic or paths.raw_dir("fsdd", False, root).exists() else [])
         elif names:
             chosen = list(names)
         else:
@@ -38,11 +42,20 @@ def prepare(
                 raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(DATASET_NAMES)}")
         if source is not None and len(chosen) != 1:
             raise DataError(f"--source points ONE dataset at a folder, but {len(chosen)} were named")
-        rows = []
+        rows, failed = [], []
         for n in chosen:
             err.print(f"[bold]prepare[/] {n}{' (synthetic)' if synthetic else ''} ...")
-            rows.append(prepare_one(n, raw_root=raw_root, source=source, synthetic=synthetic,
-                                    download=download, force=force))
+            try:
+                rows.append(prepare_one(n, raw_root=raw_root, source=source, synthetic=synthetic,
+                                        download=download, force=force))
+            except TnpipeError as e:
+                if len(chosen) == 1:
+                    raise
+                # several datasets: report this one and go on with the rest; exit 1 at the end
+                from rich.markup import escape
+
+                err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+                failed.append(n)
         from rich.table import Table
 
         table = Table(title="prepared datasets")
@@ -53,4 +66,8 @@ def prepare(
                           "x".join(map(str, r.input_shape)), str(r.num_classes),
                           "synthetic" if r.synthetic else "real",
                           "skipped (verified)" if r.skipped else f"{r.seconds:.1f}", str(r.folder))
-        console.print(table)
+        if rows:
+            console.print(table)
+        if failed:
+            raise DataError(f"{len(failed)} of {len(chosen)} datasets failed: {', '.join(failed)} "
+                            f"(each error is above); the others were prepared")
