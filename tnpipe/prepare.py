@@ -36,7 +36,7 @@ class PrepareSummary:
 
 
 def data_cfg_for(name: str) -> DataCfg:
-    """The [data] section of recipes/NAME.toml if that recipe exists, else the defaults."""
+    """The [data] section of recipes/NAME.toml if that recipe exists, else the dataset's defaults."""
     path = paths.recipe_path(name)
     if path.is_file():
         from tnpipe.recipe import load_recipe
@@ -45,7 +45,7 @@ def data_cfg_for(name: str) -> DataCfg:
         if recipe.data.name != name:
             raise RecipeError(f"{path}: [data].name is {recipe.data.name!r}; expected {name!r}")
         return recipe.data
-    return DataCfg(name=name)
+    return get_dataset(name).default_cfg()
 
 
 def _prepare_key(cfg: DataCfg, raw: Path, synthetic: bool) -> str:

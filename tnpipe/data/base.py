@@ -44,6 +44,10 @@ class DatasetSource:
     def input_shape(self, cfg: DataCfg) -> tuple[int, int, int]:
         raise NotImplementedError
 
+    def default_cfg(self) -> DataCfg:
+        """The [data] values this dataset uses when no recipe gives them."""
+        return DataCfg(name=self.name)
+
     def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
         raise NotImplementedError
 

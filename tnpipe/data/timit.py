@@ -1,0 +1,207 @@
+"""TIMIT phone benchmarks: `timit_class` (phones with known boundaries) and `timit_frames`.
+
+Both read TIMIT from <raw-root>/timit (tnpipe.data.timit_corpus: SA sentences dropped,
+core test set as the test split), fold the 61 phones to 39 classes (tnpipe.data.phones),
+and make librosa MFCC features (tnpipe.data.features).
+
+timit_class, input (3, 32, 16): one example per phone segment (q segments deleted).
+    16 MFCC with delta and delta2 as 3 channels; the 32-frame window is centred on the
+    frame nearest the segment's middle sample ((start + end) / 2), so it holds the phone
+    and its context on both sides; frames beyond the utterance's ends repeat its first or
+    last frame (edge padding). Label = the segment's folded class.
+
+timit_frames, input (1, 16, 39): one example per sampled frame t (no boundaries known).
+    13 MFCC + delta + delta2 concatenated = 39 coefficients; a 16-frame window with frame
+    t at index 8 (frames t-8 .. t+7, edge-padded). Label = the folded phone whose segment
+    contains frame t's centre sample (t * hop); frames inside a q segment or outside every
+    segment are skipped. Frames are sampled every `frame_stride` frames (default 8 = one
+    every 80 ms) starting at frame 0: neighbouring frames are near-duplicates, and all of
+    them would make the real train split ~1.1 M windows (~1.4 GB as float16).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tnpipe.artifacts import PreparedDataset
+from tnpipe.data import features
+from tnpipe.data.base import DatasetSource
+from tnpipe.data.config import DataCfg
+from tnpipe.data.phones import CLASSES_39, Segment, fold, read_phn
+from tnpipe.data.sphere import Audio, read_audio
+from tnpipe.data.timit_corpus import (
+    TIMIT_HOW_TO_GET,
+    TIMIT_LAYOUT,
+    Utterance,
+    corpus_digest,
+    corpus_root,
+    list_utterances,
+)
+from tnpipe.errors import DataError
+
+
+class TimitSource(DatasetSource):
+    """What the three TIMIT-based benchmarks share: corpus listing, features, the stand-in."""
+
+    kind = "speech"
+    raw_folder = "timit"
+    how_to_get = TIMIT_HOW_TO_GET
+    expected_layout = TIMIT_LAYOUT
+    defaults: dict = {}
+
+    def default_cfg(self) -> DataCfg:
+        return DataCfg(name=self.name, **self.defaults)
+
+    def resolve(self, cfg: DataCfg) -> DataCfg:
+        """cfg with every unset (None) speech key taken from this dataset's defaults."""
+        return cfg.filled(self.default_cfg())
+
+    def input_shape(self, cfg: DataCfg) -> tuple[int, int, int]:
+        return features.input_shape(self.resolve(cfg))
+
+    def write_synthetic(self, raw: Path, cfg: DataCfg) -> None:
+        from tnpipe.data.synthetic_speech import write_synthetic_timit
+
+        write_synthetic_timit(raw, cfg.synthetic_train_per_class, cfg.synthetic_test_per_class, cfg.seed)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def utterances(self, raw: Path, cfg: DataCfg) -> dict[str, list[Utterance]]:
+        if corpus_root(raw) is None:
+            raise self.missing(raw)
+        return list_utterances(raw, cfg.core_test)
+
+    def load_raw(self, u: Utterance) -> tuple[Audio, list[Segment]]:
+        """The utterance's audio and its .PHN segments, checked against each other."""
+        audio = read_audio(u.audio)
+        segments = read_phn(u.phn)
+        if segments[-1].end > len(audio.samples) + audio.sample_rate // 100:
+            raise DataError(f"{u.phn}: last segment ends at sample {segments[-1].end}, "
+                            f"but {u.audio} holds {len(audio.samples)} samples")
+        return audio, segments
+
+    def load(self, u: Utterance, cfg: DataCfg) -> tuple[np.ndarray, list[Segment], float]:
+        """(features (C, T, F), segments, scale): scale converts .PHN sample indices (at the
+        file's own rate) to samples at cfg.sample_rate."""
+        audio, segments = self.load_raw(u)
+        scale = cfg.sample_rate / audio.sample_rate
+        return features.utterance_features(audio.samples, audio.sample_rate, cfg), segments, scale
+
+    def begin_split(self, split: str, items: list[Utterance], raw: Path, cfg: DataCfg) -> None:
+        """Hook before a split's utterances are read (vad sets up its noise here)."""
+
+    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+        """The (C, frames, F) examples and labels of the k-th utterance of a split."""
+        raise NotImplementedError
+
+    def end_split(self, split: str, x: np.ndarray, y: np.ndarray, cfg: DataCfg) -> tuple[np.ndarray, np.ndarray]:
+        """Hook after a split is read (vad balances its classes here)."""
+        return x, y
+
+    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+        from tnpipe.log import progress
+
+        cfg = self.resolve(cfg)
+        utts = self.utterances(raw, cfg)
+        x: dict[str, np.ndarray] = {}
+        y: dict[str, np.ndarray] = {}
+        shape = features.input_shape(cfg)
+        with progress() as bar:
+            for split, items in utts.items():
+                task = bar.add_task(f"{self.name} {split}", total=len(items))
+                self.begin_split(split, items, raw, cfg)
+                xs, ys = [], []
+                for k, u in enumerate(items):
+                    ex, lab = self.examples(u, cfg, k)
+                    xs.extend(ex)
+                    ys.extend(lab)
+                    bar.advance(task)
+                x[split] = np.stack(xs).astype(np.float32) if xs else np.zeros((0, *shape), np.float32)
+                y[split] = np.asarray(ys, dtype=np.int64)
+                x[split], y[split] = self.end_split(split, x[split], y[split], cfg)
+        x16, stats = features.standardize(x, cfg.standardize)
+        root = corpus_root(raw)
+        return PreparedDataset(
+            name=self.name, kind=self.kind, input_shape=shape, num_classes=self.num_classes,
+            class_names=self.class_names(), x=x16, y=y,
+            feature_params={**features.feature_params(cfg), **self.extra_params(cfg), **stats},
+            sources={"timit_corpus": f"{root}: {sum(len(v) for v in utts.values())} utterances "
+                                     f"(train {len(utts['train'])}, test {len(utts['test'])}), sha256 "
+                                     + corpus_digest([u for v in utts.values() for u in v], root)},
+            notes=self.notes(cfg),
+        )
+
+    def class_names(self) -> list[str]:
+        return list(CLASSES_39)
+
+    def extra_params(self, cfg: DataCfg) -> dict:
+        return {"phone_folding": "61 -> 39, Lee & Hon 1989 (Kaldi phones.60-48-39.map); q deleted",
+                "sa_sentences": "dropped",
+                "test_split": "core test set (24 speakers)" if cfg.core_test else "full test set (168 speakers)"}
+
+    def notes(self, cfg: DataCfg) -> list[str]:
+        return []
+
+
+def frame_segments(segments: list[Segment], n_frames: int, hop_out: int, scale: float) -> np.ndarray:
+    """For each frame t, the index of the segment holding its centre sample, -1 if none.
+
+    Frame t is centred on sample t * hop_out at the feature rate, i.e. t * hop_out / scale
+    in the .PHN's own sample units."""
+    starts = np.array([s.start for s in segments], dtype=np.float64)
+    ends = np.array([s.end for s in segments], dtype=np.float64)
+    centres = np.arange(n_frames) * hop_out / scale
+    idx = np.searchsorted(starts, centres, side="right") - 1
+    ok = (idx >= 0) & (centres < ends[np.clip(idx, 0, None)])
+    return np.where(ok, idx, -1)
+
+
+class TimitClass(TimitSource):
+    name = "timit_class"
+    num_classes = 39
+    defaults = {"n_mfcc": 16, "frames": 32, "deltas": "channels"}
+
+    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+        feats, segments, scale = self.load(u, cfg)
+        xs, ys = [], []
+        for seg in segments:
+            label = fold(seg.phone)
+            if label is None:          # q: deleted
+                continue
+            centre = features.frame_of_sample((seg.start + seg.end) / 2 * scale, cfg)
+            xs.append(features.window(feats, centre, cfg.frames))
+            ys.append(label)
+        return xs, ys
+
+    def extra_params(self, cfg: DataCfg) -> dict:
+        return {**super().extra_params(cfg),
+                "example": "one per phone segment; window centred on the frame nearest the segment's "
+                           "middle sample, edge-padded at utterance ends"}
+
+
+class TimitFrames(TimitSource):
+    name = "timit_frames"
+    num_classes = 39
+    defaults = {"n_mfcc": 13, "frames": 16, "deltas": "concat", "frame_stride": 8}
+
+    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+        feats, segments, scale = self.load(u, cfg)
+        hop = features.geometry(cfg)["hop_length"]
+        seg_of = frame_segments(segments, feats.shape[1], hop, scale)
+        xs, ys = [], []
+        for t in range(0, feats.shape[1], cfg.frame_stride):
+            if seg_of[t] < 0:
+                continue
+            label = fold(segments[seg_of[t]].phone)
+            if label is None:
+                continue
+            xs.append(features.window(feats, t, cfg.frames))
+            ys.append(label)
+        return xs, ys
+
+    def extra_params(self, cfg: DataCfg) -> dict:
+        return {**super().extra_params(cfg), "frame_stride": cfg.frame_stride,
+                "example": f"every {cfg.frame_stride}th frame t from 0; window frames t-{cfg.frames // 2}.."
+                           f"t+{cfg.frames - cfg.frames // 2 - 1} (edge-padded); label = phone at frame t's centre"}

@@ -1,0 +1,174 @@
+"""`vad`: voice activity detection, 2 classes, input (1, 16, 26) = 16 frames x 26 MFCC.
+
+As in Eedn: TIMIT speech (from <raw-root>/timit; SA dropped, core test set as test)
+mixed with noise at the SNRs in cfg.snr_db, then one example per sampled frame.
+
+Noise, per utterance k of a split:
+  * NOISEX-92 if `<raw.parent>/noisex/*.wav` exists (i.e. <raw-root>/noisex beside
+    <raw-root>/timit; any rate, resampled; SPHERE or RIFF): file k mod n_files, from a
+    seeded random offset, looped if shorter than the utterance;
+  * otherwise generated, deterministic (seeded by cfg.seed, split and k), kind k mod 3:
+    white (Gaussian), pink (white shaped by 1/sqrt(f) in the frequency domain) or babble
+    (the sum of 4 utterances of OTHER speakers of the same split, from a pool of the
+    split's first utterance of up to 8 speakers, each from a random offset, looped).
+  SNR = cfg.snr_db[k mod len(snr_db)] dB, relative to the mean power of the speech
+  samples (segments other than h#, pau, epi): noise *= sqrt(P_speech / (P_noise 10^(SNR/10))).
+
+Examples: every `frame_stride`-th frame t (default 4 = one every 40 ms), window frames
+t-8..t+7 (edge-padded), label 1 = speech if the .PHN segment holding frame t's centre is
+not h#, pau or epi (TIMIT's non-speech labels; closures are part of speech), else 0.
+Frames outside every segment are skipped. Classes are then balanced per split by keeping
+a seeded random subset of the majority class as large as the minority; the priors before
+balancing are recorded in feature_params.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tnpipe.data import features
+from tnpipe.data.config import DataCfg
+from tnpipe.data.phones import NON_SPEECH_61
+from tnpipe.data.sphere import read_audio
+from tnpipe.data.timit import TimitSource, frame_segments
+from tnpipe.data.timit_corpus import Utterance
+
+BABBLE_POOL = 8
+BABBLE_TALKERS = 4
+GENERATED_KINDS = ("white", "pink", "babble")
+
+
+def speech_mask(segments, n: int) -> np.ndarray:
+    """Boolean per sample: inside a segment that is not h#, pau or epi."""
+    mask = np.zeros(n, dtype=bool)
+    for s in segments:
+        if s.phone not in NON_SPEECH_61:
+            mask[s.start:min(s.end, n)] = True
+    return mask
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian noise with power falling as 1/f (amplitude 1/sqrt(f)), unit variance."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spec), dtype=np.float64)
+    f[0] = 1.0
+    x = np.fft.irfft(spec / np.sqrt(f), n)
+    return x / (x.std() + 1e-12)
+
+
+def loop_to(x: np.ndarray, n: int, offset: int) -> np.ndarray:
+    """n samples of x from `offset`, wrapping around."""
+    return x[(offset + np.arange(n)) % len(x)]
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, mask: np.ndarray) -> np.ndarray:
+    """speech + noise scaled so that P_speech / P_noise = 10^(snr/10) (P_speech over `mask`)."""
+    active = speech[mask] if mask.any() else speech
+    p_speech = float(np.mean(active.astype(np.float64) ** 2))
+    p_noise = float(np.mean(noise.astype(np.float64) ** 2))
+    if p_noise <= 0 or p_speech <= 0:
+        return speech.astype(np.float32)
+    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    return (speech + gain * noise).astype(np.float32)
+
+
+class Vad(TimitSource):
+    name = "vad"
+    num_classes = 2
+    defaults = {"n_mfcc": 26, "frames": 16, "deltas": "none", "frame_stride": 4}
+
+    def class_names(self) -> list[str]:
+        return ["non-speech", "speech"]
+
+    # --- noise --------------------------------------------------------------------------
+
+    def begin_split(self, split: str, items: list[Utterance], raw: Path, cfg: DataCfg) -> None:
+        self._split = split
+        self._noisex = self._load_noisex(Path(raw).parent / "noisex", cfg)
+        self._pool: list[tuple[str, np.ndarray]] = []
+        if not self._noisex:
+            seen: set[str] = set()
+            for u in items:
+                if u.speaker not in seen and len(self._pool) < BABBLE_POOL:
+                    seen.add(u.speaker)
+                    audio, _ = self.load_raw(u)
+                    self._pool.append((u.speaker, features.resample(audio.samples, audio.sample_rate, cfg)))
+        self._priors = getattr(self, "_priors", {})
+
+    def _load_noisex(self, folder: Path, cfg: DataCfg) -> list[tuple[str, np.ndarray]]:
+        if not folder.is_dir():
+            return []
+        out = []
+        for p in sorted(folder.iterdir()):
+            if p.suffix.lower() == ".wav" and p.is_file():
+                a = read_audio(p)
+                out.append((p.name, features.resample(a.samples, a.sample_rate, cfg)))
+        return out
+
+    def noise_for(self, k: int, speaker: str, n: int, cfg: DataCfg) -> tuple[str, np.ndarray]:
+        """(kind, n samples of noise) for the k-th utterance of the current split."""
+        rng = np.random.default_rng([cfg.seed, 0 if self._split == "train" else 1, k])
+        if self._noisex:
+            name, x = self._noisex[k % len(self._noisex)]
+            return f"noisex:{name}", loop_to(x, n, int(rng.integers(len(x))))
+        kind = GENERATED_KINDS[k % len(GENERATED_KINDS)]
+        if kind == "white":
+            return kind, rng.standard_normal(n)
+        if kind == "pink":
+            return kind, pink_noise(n, rng)
+        others = [x for spk, x in self._pool if spk != speaker] or [x for _, x in self._pool]
+        pick = rng.choice(len(others), size=min(BABBLE_TALKERS, len(others)), replace=False)
+        return kind, sum(loop_to(others[i], n, int(rng.integers(len(others[i])))) for i in pick)
+
+    # --- examples -----------------------------------------------------------------------
+
+    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+        audio, segments = self.load_raw(u)
+        mask = speech_mask(segments, len(audio.samples))
+        # Mix at the file's own rate, where the .PHN boundaries are exact; noise is made at
+        # cfg.sample_rate, so bring it to the file's rate first when they differ.
+        _, noise = self.noise_for(k, u.speaker, int(np.ceil(len(audio.samples) * cfg.sample_rate / audio.sample_rate)), cfg)
+        if audio.sample_rate != cfg.sample_rate:
+            import librosa
+
+            noise = librosa.resample(noise.astype(np.float32), orig_sr=cfg.sample_rate, target_sr=audio.sample_rate)
+        noise = noise[: len(audio.samples)]
+        noise = np.pad(noise, (0, len(audio.samples) - len(noise)))
+        snr = cfg.snr_db[k % len(cfg.snr_db)]
+        mix = mix_at_snr(audio.samples, noise, snr, mask)
+        feats = features.utterance_features(mix, audio.sample_rate, cfg)
+        hop = features.geometry(cfg)["hop_length"]
+        seg_of = frame_segments(segments, feats.shape[1], hop, cfg.sample_rate / audio.sample_rate)
+        xs, ys = [], []
+        for t in range(0, feats.shape[1], cfg.frame_stride):
+            if seg_of[t] < 0:
+                continue
+            xs.append(features.window(feats, t, cfg.frames))
+            ys.append(0 if segments[seg_of[t]].phone in NON_SPEECH_61 else 1)
+        return xs, ys
+
+    def end_split(self, split: str, x: np.ndarray, y: np.ndarray, cfg: DataCfg) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.bincount(y, minlength=2)
+        self._priors[split] = {"non-speech": int(counts[0]), "speech": int(counts[1])}
+        keep_n = int(counts.min())
+        rng = np.random.default_rng([cfg.seed, 2 if split == "train" else 3])
+        keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), keep_n, replace=False) for c in (0, 1)]))
+        return x[keep], y[keep]
+
+    def extra_params(self, cfg: DataCfg) -> dict:
+        noise = ("NOISEX-92: " + ", ".join(n for n, _ in self._noisex)) if self._noisex else \
+            "generated (white, pink, babble of other speakers; seeded)"
+        base = {k: v for k, v in super().extra_params(cfg).items() if k != "phone_folding"}
+        return {**base, "noise": noise, "snr_db": list(cfg.snr_db),
+                "snr_rule": "utterance k of a split gets snr_db[k mod len]; power of speech samples only",
+                "frame_stride": cfg.frame_stride,
+                "label": "1 = speech (centre frame's .PHN segment not h#/pau/epi), 0 = non-speech",
+                "class_counts_before_balancing": dict(self._priors),
+                "balancing": "majority class subsampled (seeded) to the minority's count, per split"}
+
+    def notes(self, cfg: DataCfg) -> list[str]:
+        return [("noise: NOISEX-92 files from the noisex folder" if self._noisex else
+                 "noise: generated (white, pink, babble) because no NOISEX-92 folder was found; "
+                 "not the paper's noise")]
