@@ -423,3 +423,22 @@ def test_real_cifar10_class_folders_all_60000(roots):
     assert np.bincount(ds.y["train"]).tolist() == [5000] * 10 and np.bincount(ds.y["test"]).tolist() == [1000] * 10
     first = sorted((root / "test" / "airplane").iterdir())[0]
     assert np.array_equal(ds.x["test"][0], np.asarray(Image.open(first).convert("RGB")))
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_unreadable_image_names_the_file(tmp_path, monkeypatch, pooled):
+    from tnpipe.data import image_files
+    from tnpipe.errors import DataError
+
+    monkeypatch.setattr(image_files, "POOL_THRESHOLD", 1 if pooled else 10**9)
+    monkeypatch.setattr(image_files, "CHUNK", 2)
+    paths = []
+    for i in range(5):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(p)
+        paths.append(p)
+    x = image_files.decode_images(paths, 4)
+    assert x.shape == (5, 4, 4, 3) and x[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4]
+    paths[3].write_bytes(b"not a png")
+    with pytest.raises(DataError, match=rf"^{paths[3]}: unreadable image \(UnidentifiedImageError: "):
+        image_files.decode_images(paths, 4)

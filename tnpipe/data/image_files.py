@@ -88,17 +88,16 @@ def decode_images(
     chunks = [(paths[i:i + CHUNK], boxes[i:i + CHUNK], size) for i in range(0, len(paths), CHUNK)]
     from tnpipe.log import progress
 
-    with progress() as bar:
-        task = bar.add_task(description, total=len(paths))
-        if len(paths) < POOL_THRESHOLD or workers <= 1:
-            results = map(_decode_chunk, chunks)
-            pool = None
-        else:
-            # fork: workers inherit the imported modules, so start-up is a few ms
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            pool = ctx.Pool(workers)
-            results = pool.imap(_decode_chunk, chunks)
-        try:
+    pool = None
+    if len(paths) >= POOL_THRESHOLD and workers > 1:
+        # fork (workers inherit the imported modules, so start-up is a few ms), and fork
+        # BEFORE the progress bar starts its refresh thread: no lock is held mid-fork
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        pool = ctx.Pool(workers)
+    try:
+        results = pool.imap(_decode_chunk, chunks) if pool is not None else map(_decode_chunk, chunks)
+        with progress() as bar:
+            task = bar.add_task(description, total=len(paths))
             start = 0
             for arr, error in results:
                 if error is not None:
@@ -106,10 +105,10 @@ def decode_images(
                 out[start:start + len(arr)] = arr
                 start += len(arr)
                 bar.advance(task, len(arr))
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
     return out
 
 
