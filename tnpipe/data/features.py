@@ -156,10 +156,14 @@ def standardize(x: dict[str, np.ndarray], enabled: bool = True) -> tuple[dict[st
         raise DataError("speech features: the train split is empty; nothing to standardise with")
     mean = train.mean(axis=(0, 2), dtype=np.float64)            # (C, F)
     std = np.maximum(train.std(axis=(0, 2), dtype=np.float64), STD_FLOOR)
+    mu = mean[None, :, None, :].astype(np.float32)
+    sd = std[None, :, None, :].astype(np.float32)
     out = {}
     for s, a in x.items():
-        z = (a - mean[None, :, None, :].astype(np.float32)) / std[None, :, None, :].astype(np.float32)
-        out[s] = z.astype(np.float16)
+        # in chunks, so a large split (real TIMIT) never needs a second float32 copy
+        out[s] = np.empty(a.shape, dtype=np.float16)
+        for i in range(0, len(a), 8192):
+            out[s][i:i + 8192] = (a[i:i + 8192] - mu) / sd
     stats = {"standardize": True, "standardize_stats_from": "train",
              "mean": np.round(mean, 6).tolist(), "std": np.round(std, 6).tolist()}
     return out, stats
