@@ -150,3 +150,45 @@ def test_cli_bad_input_is_one_line_and_exit_1(tiny, args, message):
     assert result.exit_code == 1
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error:") and message in err, err
+
+
+def test_per_network_settings_and_precedence(tmp_path):
+    from tnpipe.errors import RecipeError
+    from tnpipe.recipe import load_recipe
+
+    recipe = write_recipe(tmp_path / "r.toml", epochs=4, extra="[train.per_network.tiny]\nepochs = 9\nlr = 0.5")
+    r = load_recipe(recipe)
+    assert r.train.for_network("again").epochs == 4
+    tiny = r.train.for_network("tiny")
+    assert (tiny.epochs, tiny.lr, tiny.batch_size) == (9, 0.5, 32)
+    assert r.train.for_network("tiny", ["train.epochs=2"]).epochs == 2   # --set wins
+    bad = load_recipe(write_recipe(tmp_path / "b.toml", extra="[train.per_network.tiny]\nepoch = 9"))
+    with pytest.raises(RecipeError, match=r"per_network.tiny: unknown key 'epoch'"):
+        bad.train.for_network("tiny")
+
+
+def test_repository_recipes_parse_and_fit_the_core():
+    from tnpipe.netspec import parse_network
+    from tnpipe.recipe import load_recipe
+
+    shapes = {"vad": (1, 16, 26), "timit_class": (3, 32, 16), "timit_frames": (1, 16, 39), "fsdd": (3, 32, 16)}
+    classes = {"cifar10": 10, "svhn": 10, "cifar100": 100, "gtsrb": 43, "logo32": 32, "vad": 2,
+               "timit_class": 39, "timit_frames": 39, "fsdd": 10}
+    recipes = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
+    assert [p.stem for p in recipes] == sorted(classes)
+    for p in recipes:
+        r = load_recipe(p)
+        assert r.chip.profile == "truenorth-1.0v"
+        assert {"tiny", "cpu", "1chip"} <= set(r.networks)
+        for name, text in r.networks.items():
+            spec = parse_network(text, shapes.get(r.data.name, (3, 32, 32)), classes[r.data.name])
+            r.train.for_network(name).validate(str(p))
+            assert spec.layers[-1].out_channels % classes[r.data.name] == 0, (p.stem, name)
+    c10 = load_recipe(recipes[[p.stem for p in recipes].index("cifar10")])
+    assert c10.networks["1chip"].split()[1:3] == ["P4-252(2)", "N-256(2)"] and len(c10.networks["1chip"].split()) == 15
+    assert "D" in c10.networks["half"].split()
+    speech = {p.stem: load_recipe(p).data for p in recipes if p.stem in shapes}
+    assert (speech["vad"].n_mfcc, speech["vad"].frames, speech["vad"].deltas) == (26, 16, "none")
+    assert (speech["timit_class"].n_mfcc, speech["timit_class"].frames, speech["timit_class"].deltas) == (16, 32, "channels")
+    assert (speech["timit_frames"].n_mfcc, speech["timit_frames"].frames, speech["timit_frames"].deltas) == (13, 16, "concat")
+    assert (speech["fsdd"].n_mfcc, speech["fsdd"].frames, speech["fsdd"].deltas) == (16, 32, "channels")

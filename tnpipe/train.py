@@ -152,7 +152,8 @@ def evaluate(model: EednNet, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
 def run_key(recipe_dict: dict[str, Any], network_text: str, seed: int, synthetic: bool,
             prepared_meta: dict[str, Any]) -> str:
     """Everything that defines a run's outcome (not the device or the process count)."""
-    blob = json.dumps({"data": recipe_dict["data"], "train": recipe_dict["train"], "network": network_text,
+    train_cfg = {k: v for k, v in recipe_dict["train"].items() if k != "per_network"}
+    blob = json.dumps({"data": recipe_dict["data"], "train": train_cfg, "network": network_text,
                        "seed": seed, "synthetic": synthetic, "prepared": prepared_meta.get("files")},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -188,7 +189,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     """Train `network` of the recipe (or the `layers` string) and return the run directory."""
     t_start = time.perf_counter()
     recipe = load_recipe(Path(recipe_path), list(overrides))
-    cfg = recipe.train
+    cfg = recipe.train.for_network(network, list(overrides), f"{recipe.path} [train]")
     cfg.validate(f"{recipe.path} [train]")
     seed = cfg.seed if seed is None else int(seed)
     net_text = layers if layers is not None else recipe.network(network)
@@ -211,6 +212,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     pmeta = read_prepared_meta(prep)
     rd = paths.run_dir(name, network, synthetic)
     recipe_dict = recipe.to_dict()
+    recipe_dict["train"] = asdict(cfg)  # the settings this network actually trains with
     key = run_key(recipe_dict, net_text, seed, synthetic, pmeta)
     if not force and _finished_run(rd, key):
         if dist.main:

@@ -38,6 +38,33 @@ class TrainCfg:
     augment: str = "none"                         # [EEDN] none; "flip", "flipcrop" (images only)
     eval_batch_size: int = 512
     threads: int = 0                              # torch CPU threads; 0 = torch's default
+    # per-network settings, e.g. [train.per_network.tiny] epochs = 6: the tiny demo net and
+    # the 8-chip net of one recipe need different schedules. Precedence: [train] <
+    # per_network.NAME < --set train.KEY=VALUE.
+    per_network: dict = field(default_factory=dict)
+
+    def for_network(self, name: str, overrides: list[str] | tuple[str, ...] = (), where: str = "[train]") -> TrainCfg:
+        """The settings network `name` trains with: per_network[name] applied, then the
+        command line's `--set train.KEY=VALUE` again on top (they always win)."""
+        from dataclasses import asdict, fields
+
+        from tnpipe.recipe import _type_ok, parse_override
+
+        values = asdict(self)
+        valid = {f.name: f for f in fields(self)}
+        for key, val in dict(self.per_network.get(name, {})).items():
+            if key not in valid or key == "per_network":
+                raise RecipeError(f"{where}.per_network.{name}: unknown key {key!r}; valid keys: "
+                                  f"{', '.join(k for k in valid if k != 'per_network')}")
+            if not _type_ok(val, valid[key].type):
+                raise RecipeError(f"{where}.per_network.{name}.{key}: value {val!r} has the wrong type; "
+                                  f"expected {valid[key].type}")
+            values[key] = val
+        for ov in overrides:
+            section, key, val = parse_override(ov)
+            if section == "train":
+                values[key] = val
+        return TrainCfg(**values)
 
     def validate(self, where: str = "[train]") -> None:
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),

@@ -197,3 +197,28 @@ def test_export_round_trip(tmp_path):
         assert a.geometry() == b.geometry()
         assert set(np.unique(a.weights)) <= {-1, 0, 1}
         assert a.leak.min() >= -a.fan_in and a.leak.max() <= a.fan_in + 1
+
+
+def _reference_bn_spike_surrogate(s, b, eps=1e-4):
+    """The unfused formula with autograd; the spike replaced by its surrogate r -> y' = r (so
+    the triangle factor appears as an explicit weight in the check below)."""
+    mu = s.mean(dim=(0, 2, 3), keepdim=True)
+    sigma = (s - mu).square().mean(dim=(0, 2, 3), keepdim=True).sqrt()
+    return (s - mu) / (sigma + eps) + b.view(1, -1, 1, 1)
+
+
+def test_fused_batch_norm_spike_gradient_matches_autograd():
+    from tnpipe.nn.layers import BatchNormSpike
+
+    torch.manual_seed(0)
+    s = (torch.randn(6, 3, 4, 4, dtype=torch.float64) * 3).requires_grad_()
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    gy = torch.randn(6, 3, 4, 4, dtype=torch.float64)
+    y, _, _ = BatchNormSpike.apply(s, b, 1e-4)
+    y.backward(gy)
+    s2, b2 = s.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()
+    r = _reference_bn_spike_surrogate(s2, b2)
+    assert torch.equal(y, (r >= 0).double())
+    tri = (1 - r.detach().abs()).clamp(min=0)
+    (r * (gy * tri)).sum().backward()
+    assert torch.allclose(s.grad, s2.grad, atol=1e-10) and torch.allclose(b.grad, b2.grad, atol=1e-10)

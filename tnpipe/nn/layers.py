@@ -6,7 +6,7 @@ response, r normalised response, y output spike, b learned bias, mu/sigma batch 
     trinary weight    w = hysteresis_round(clip(w_h, -1, 1), w_prev)          (TrinaryWeight)
                       forward uses w; backward: dL/dw_h := dL/dw (straight through)
     filter response   s = conv(x, w)                                          (TrinaryConv)
-    batch norm        r = (s - mu) / (sigma + eps) + b,  eps = 1e-4           (SpikingBatchNorm)
+    batch norm        r = (s - mu) / (sigma + eps) + b,  eps = 1e-4           (BatchNormSpike)
                       sigma = standard deviation (NOT sqrt(var + eps)), no scale
     binary spike      y = [r >= 0];  backward dy/dr = max(0, 1 - |r|)         (Spike)
     read-out          votes[k] = sum over positions and features c with class_of_feature[c] = k
@@ -140,12 +140,51 @@ class RealConv(nn.Module):
 # ---------------------------------------------------------------------- batch norm and spike
 
 
+class BatchNormSpike(torch.autograd.Function):
+    """Training-mode batch norm without scale + binary spike, fused (one saved tensor).
+
+    forward (per feature, over the m = N*H*W values of s):
+        mu = mean(s),  sigma = sqrt(max(mean((s - mu)^2), 1e-12)),  d = sigma + eps
+        xhat = (s - mu) / d,   r = xhat + b,   y = [r >= 0]
+    backward, with G = dL/dy * max(0, 1 - |r|)   (the triangle; = dL/dr = dL/dxhat):
+        dL/db = sum(G)
+        dL/ds = (G - mean(G) - (s - mu) * mean(G * (s - mu)) / (sigma * d)) / d
+    (the last term is d sigma/ds = (s - mu)/(m sigma); it is dropped where the variance sat
+    at its 1e-12 floor, whose slope is 0: a feature whose weights are all 0 has var = 0, and
+    sqrt's infinite slope there would give NaN). Only r is saved: xhat = r - b.
+    """
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, bias: torch.Tensor, eps: float):
+        var, mu = torch.var_mean(s, dim=(0, 2, 3), unbiased=False)
+        floored = var < 1e-12
+        sigma = var.clamp_min(1e-12).sqrt()
+        d = sigma + eps
+        a = 1.0 / d
+        r = torch.addcmul((bias - mu * a).view(1, -1, 1, 1), s, a.view(1, -1, 1, 1))
+        ctx.save_for_backward(r, bias, sigma, d, floored)
+        return (r >= 0).to(s.dtype), mu.detach(), sigma.detach()
+
+    @staticmethod
+    def backward(ctx, grad_y: torch.Tensor, _gmu, _gsigma):
+        r, bias, sigma, d, floored = ctx.saved_tensors
+        g = grad_y * (1.0 - r.abs()).clamp_(min=0.0)
+        grad_b = g.sum(dim=(0, 2, 3))
+        c = (r - bias.view(1, -1, 1, 1)) * d.view(1, -1, 1, 1)          # s - mu
+        mean_g = g.mean(dim=(0, 2, 3))
+        mean_gc = (g * c).mean(dim=(0, 2, 3))
+        k = torch.where(floored, torch.zeros_like(sigma), mean_gc / (sigma * d))
+        grad_s = (g - mean_g.view(1, -1, 1, 1) - c * k.view(1, -1, 1, 1)) / d.view(1, -1, 1, 1)
+        return grad_s, grad_b, None
+
+
 class SpikingBatchNorm(nn.Module):
     """Batch norm without scale, learned bias, then the binary spike.
 
     training:  mu, sigma = mean and standard deviation of s over (batch, positions), per
-               feature; r = (s - mu)/(sigma + eps) + b;  y = Spike(r). Running averages of
-               mu and sigma are kept for quick evaluation during training only.
+               feature; r = (s - mu)/(sigma + eps) + b;  y = [r >= 0] with the triangle
+               backward (BatchNormSpike). Running averages of mu and sigma are kept for
+               quick evaluation during training only.
     inference: mu, sigma are the buffers `mean`, `std` (set to whole-training-set statistics
                after training, see tnpipe.nn.stats). The decision is evaluated as
                    y = [s >= theta],   theta = mu - b (sigma + eps)   (float64)
@@ -168,17 +207,12 @@ class SpikingBatchNorm(nn.Module):
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return (s.double() >= self.theta().view(1, -1, 1, 1)).to(s.dtype)
-        mu = s.mean(dim=(0, 2, 3))
-        var = (s - mu.view(1, -1, 1, 1)).square().mean(dim=(0, 2, 3))
-        # sqrt has an infinite slope at 0 (a feature whose weights are all 0 has var = 0):
-        # the floor keeps the gradient finite and changes sigma by at most 1e-6.
-        sigma = var.clamp_min(1e-12).sqrt()
+        y, mu, sigma = BatchNormSpike.apply(s, self.bias, self.eps)
         with torch.no_grad():
             m = self.momentum
             self.mean.mul_(1 - m).add_(m * mu.double())
             self.std.mul_(1 - m).add_(m * sigma.double())
-        r = (s - mu.view(1, -1, 1, 1)) / (sigma + self.eps).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-        return spike(r)
+        return y
 
 
 # ------------------------------------------------------------------------------- read-out
