@@ -253,3 +253,24 @@ def test_fsdd_bad_file_name(tmp_path):
     soundfile.write(rec / "seven_theo_1.wav", np.zeros(800), 8000, subtype="PCM_16")
     with pytest.raises(DataError, match=r"seven_theo_1\.wav: file name does not match \{digit\}_\{speaker\}_\{index\}\.wav"):
         get_dataset("fsdd").read(tmp_path / "fsdd", DataCfg(name="fsdd"), tmp_path)
+
+
+# ----------------------------------------------------------------------------- bad config
+
+
+@pytest.mark.parametrize("name, changes, message", [
+    ("timit_frames", {"frame_stride": 0}, r"\[data\]\.frame_stride = 0; expected an integer >= 1"),
+    ("vad", {"snr_db": []}, r"\[data\]\.snr_db is empty"),
+    ("timit_class", {"n_mfcc": 50}, r"\[data\]\.n_mfcc = 50 exceeds n_mels = 40"),
+])
+def test_bad_speech_config(tiny_timit, name, changes, message):
+    with pytest.raises(DataError, match=message):
+        get_dataset(name).read(tiny_timit, DataCfg(name=name, **changes), tiny_timit.parent)
+
+
+def test_vad_without_silence_is_refused(tmp_path):
+    root = tmp_path / "timit"
+    for split, spk in (("TRAIN", "FCJF0"), ("TEST", "MDAB0")):
+        _utt(root / split / "DR1" / spk, "SI1", [(0, 8000, "aa"), (8000, 16000, "s")])
+    with pytest.raises(DataError, match="vad: the train split has 0 non-speech and 25 speech frames; expected both"):
+        get_dataset("vad").read(root, DataCfg(name="vad"), tmp_path)

@@ -38,6 +38,11 @@ def _check(cfg: DataCfg) -> None:
     for key in ("n_mfcc", "frames", "deltas"):
         if getattr(cfg, key) is None:
             raise ValueError(f"DataCfg.{key} is unset; fill it from the dataset's default_cfg() first")
+    for key in ("n_mfcc", "frames"):
+        if getattr(cfg, key) < 1:
+            raise DataError(f"[data].{key} = {getattr(cfg, key)}; expected an integer >= 1")
+    if cfg.n_mfcc > cfg.n_mels:
+        raise DataError(f"[data].n_mfcc = {cfg.n_mfcc} exceeds n_mels = {cfg.n_mels}; expected n_mfcc <= n_mels")
     if cfg.deltas not in DELTA_LAYOUTS:
         raise DataError(f"[data].deltas = {cfg.deltas!r}; expected one of {', '.join(DELTA_LAYOUTS)}")
     if cfg.delta_width < 3 or cfg.delta_width % 2 == 0:

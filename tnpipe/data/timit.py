@@ -104,6 +104,8 @@ class TimitSource(DatasetSource):
         from tnpipe.log import progress
 
         cfg = self.resolve(cfg)
+        if cfg.frame_stride is not None and cfg.frame_stride < 1:
+            raise DataError(f"[data].frame_stride = {cfg.frame_stride}; expected an integer >= 1")
         utts = self.utterances(raw, cfg)
         x: dict[str, np.ndarray] = {}
         y: dict[str, np.ndarray] = {}
@@ -118,7 +120,7 @@ class TimitSource(DatasetSource):
                     xs.extend(ex)
                     ys.extend(lab)
                     bar.advance(task)
-                x[split] = np.stack(xs).astype(np.float32) if xs else np.zeros((0, *shape), np.float32)
+                x[split] = np.stack(xs) if xs else np.zeros((0, *shape), np.float32)
                 y[split] = np.asarray(ys, dtype=np.int64)
                 x[split], y[split] = self.end_split(split, x[split], y[split], cfg)
         x16, stats = features.standardize(x, cfg.standardize)

@@ -34,6 +34,7 @@ from tnpipe.data.phones import NON_SPEECH_61
 from tnpipe.data.sphere import read_audio
 from tnpipe.data.timit import TimitSource, frame_segments
 from tnpipe.data.timit_corpus import Utterance
+from tnpipe.errors import DataError
 
 BABBLE_POOL = 8
 BABBLE_TALKERS = 4
@@ -85,6 +86,8 @@ class Vad(TimitSource):
     # --- noise --------------------------------------------------------------------------
 
     def begin_split(self, split: str, items: list[Utterance], raw: Path, cfg: DataCfg) -> None:
+        if not cfg.snr_db:
+            raise DataError("[data].snr_db is empty; expected the mixing SNRs in dB, e.g. [-5, 0, 5, 10, 20]")
         self._split = split
         self._noisex = self._load_noisex(Path(raw).parent / "noisex", cfg)
         self._pool: list[tuple[str, np.ndarray]] = []
@@ -152,6 +155,9 @@ class Vad(TimitSource):
     def end_split(self, split: str, x: np.ndarray, y: np.ndarray, cfg: DataCfg) -> tuple[np.ndarray, np.ndarray]:
         counts = np.bincount(y, minlength=2)
         self._priors[split] = {"non-speech": int(counts[0]), "speech": int(counts[1])}
+        if counts.min() == 0:
+            raise DataError(f"vad: the {split} split has {counts[0]} non-speech and {counts[1]} speech frames; "
+                            "expected both (non-speech = .PHN segments h#, pau, epi)")
         keep_n = int(counts.min())
         rng = np.random.default_rng([cfg.seed, 2 if split == "train" else 3])
         keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), keep_n, replace=False) for c in (0, 1)]))
