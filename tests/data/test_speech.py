@@ -274,3 +274,27 @@ def test_vad_without_silence_is_refused(tmp_path):
         _utt(root / split / "DR1" / spk, "SI1", [(0, 8000, "aa"), (8000, 16000, "s")])
     with pytest.raises(DataError, match="vad: the train split has 0 non-speech and 25 speech frames; expected both"):
         get_dataset("vad").read(root, DataCfg(name="vad"), tmp_path)
+
+
+def test_vad_fsdd_stand_in_spans(tmp_path):
+    from tnpipe.data.vad import fsdd_utterances, join_with_gaps
+
+    rec = tmp_path / "fsdd" / "recordings"
+    rec.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in (("3_ada_0", 2400), ("4_ada_1", 3200), ("5_ada_7", 4000), ("6_bob_9", 1600)):
+        soundfile.write(rec / f"{name}.wav", rng.normal(0, 0.2, n), 8000, subtype="PCM_16")
+    utts = fsdd_utterances(rec)
+    assert [(u.split, u.speaker, [p.stem for p in u.files]) for u in utts["train"]] == \
+        [("train", "ada", ["5_ada_7"]), ("train", "bob", ["6_bob_9"])]
+    assert [p.stem for p in utts["test"][0].files] == ["3_ada_0", "4_ada_1"]
+    audio, segs = join_with_gaps(utts["test"][0])
+    assert audio.sample_rate == 16000 and [s.phone for s in segs] == ["h#", "digit", "h#", "digit", "h#"]
+    assert [s.end - s.start for s in segs][1::2] == [4800, 6400]          # 8 kHz lengths doubled
+    assert all(0.2 * 16000 <= s.end - s.start <= 0.6 * 16000 for s in segs[::2])
+    assert segs[-1].end == len(audio.samples) and not audio.samples[: segs[0].end].any()
+    ds = get_dataset("vad").read(tmp_path / "fsdd", DataCfg(name="vad"), tmp_path)
+    assert ds.feature_params["speech_source"].startswith("FSDD stand-in")
+    assert "4 wav files as 3 pseudo-utterances" in ds.sources["fsdd_recordings"]
+    for split in ("train", "test"):
+        assert np.bincount(ds.y[split]).tolist()[0] == np.bincount(ds.y[split]).tolist()[1] > 0

@@ -124,16 +124,19 @@ class TimitSource(DatasetSource):
                 y[split] = np.asarray(ys, dtype=np.int64)
                 x[split], y[split] = self.end_split(split, x[split], y[split], cfg)
         x16, stats = features.standardize(x, cfg.standardize)
-        root = corpus_root(raw)
         return PreparedDataset(
             name=self.name, kind=self.kind, input_shape=shape, num_classes=self.num_classes,
             class_names=self.class_names(), x=x16, y=y,
             feature_params={**features.feature_params(cfg), **self.extra_params(cfg), **stats},
-            sources={"timit_corpus": f"{root}: {sum(len(v) for v in utts.values())} utterances "
-                                     f"(train {len(utts['train'])}, test {len(utts['test'])}), sha256 "
-                                     + corpus_digest([u for v in utts.values() for u in v], root)},
-            notes=self.notes(cfg),
+            sources=self.sources(raw, utts), notes=self.notes(cfg),
         )
+
+    def sources(self, raw: Path, utts: dict[str, list[Utterance]]) -> dict[str, str]:
+        """The corpus that was read, with a sha256 over every file used."""
+        root = corpus_root(raw)
+        return {"timit_corpus": f"{root}: {sum(len(v) for v in utts.values())} utterances "
+                                f"(train {len(utts['train'])}, test {len(utts['test'])}), sha256 "
+                                + corpus_digest([u for v in utts.values() for u in v], root)}
 
     def class_names(self) -> list[str]:
         return list(CLASSES_39)

@@ -20,20 +20,30 @@ not h#, pau or epi (TIMIT's non-speech labels; closures are part of speech), els
 Frames outside every segment are skipped. Classes are then balanced per split by keeping
 a seeded random subset of the majority class as large as the minority; the priors before
 balancing are recorded in feature_params.
+
+Offline stand-in (DESIGN.md: "speech from fsdd + generated noise"): when the folder given
+(`--source DIR`) holds no TIMIT but FSDD's recordings/, the speech comes from FSDD instead.
+Each pseudo-utterance strings 5 recordings of one speaker together with silent gaps of
+0.2-0.6 s before, between and after them (lengths seeded by the first file's name), so the
+speech / non-speech spans are known exactly (the recordings are speech, the gaps are not;
+FSDD is already trimmed). Split: FSDD's own (index 0-4 test). Recorded in meta.json as
+speech_source; it is real speech but NOT the paper's TIMIT.
 """
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tnpipe.data import features
 from tnpipe.data.config import DataCfg
-from tnpipe.data.phones import NON_SPEECH_61
-from tnpipe.data.sphere import read_audio
+from tnpipe.data.phones import NON_SPEECH_61, Segment
+from tnpipe.data.sphere import Audio, read_audio
 from tnpipe.data.timit import TimitSource, frame_segments
-from tnpipe.data.timit_corpus import Utterance
+from tnpipe.data.timit_corpus import Utterance, corpus_root
 from tnpipe.errors import DataError
 
 BABBLE_POOL = 8
@@ -75,13 +85,112 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, mask: np.nd
     return (speech + gain * noise).astype(np.float32)
 
 
+DIGITS_PER_UTTERANCE = 5
+GAP_SECONDS = (0.2, 0.6)
+
+
+@dataclass(frozen=True)
+class DigitUtterance:
+    """An FSDD pseudo-utterance: recordings of one speaker joined by silent gaps."""
+
+    split: str
+    speaker: str
+    files: tuple[Path, ...]
+
+    @property
+    def uid(self) -> str:
+        return f"{self.split}/{self.speaker}/{self.files[0].stem}"
+
+
+def fsdd_utterances(rec: Path) -> dict[str, list[DigitUtterance]]:
+    """FSDD recordings grouped per split and speaker, DIGITS_PER_UTTERANCE at a time."""
+    from tnpipe.data.fsdd import TEST_INDICES, parse_name
+
+    groups: dict[tuple[str, str], list[tuple[int, int, Path]]] = {}
+    for p in sorted(rec.iterdir()):
+        if p.suffix.lower() == ".wav":
+            digit, speaker, index = parse_name(p)
+            split = "test" if index in TEST_INDICES else "train"
+            groups.setdefault((split, speaker), []).append((index, digit, p))
+    out: dict[str, list[DigitUtterance]] = {"train": [], "test": []}
+    for (split, speaker), items in sorted(groups.items()):
+        files = [p for _, _, p in sorted(items)]
+        for i in range(0, len(files), DIGITS_PER_UTTERANCE):
+            out[split].append(DigitUtterance(split, speaker, tuple(files[i:i + DIGITS_PER_UTTERANCE])))
+    for split, utts in out.items():
+        if not utts:
+            raise DataError(f"{rec}: no {split} recordings (index {'0-4' if split == 'test' else '5+'}); "
+                            "expected FSDD's {digit}_{speaker}_{index}.wav")
+    return out
+
+
+def join_with_gaps(u: DigitUtterance, rate: int = 16000) -> tuple[Audio, list[Segment]]:
+    """gap, rec, gap, rec, ..., gap at `rate`; gaps are 'h#' segments, recordings 'digit'."""
+    import librosa
+
+    rng = np.random.default_rng(zlib.crc32(u.uid.encode()))
+    parts, segments, pos = [], [], 0
+
+    def gap() -> None:
+        nonlocal pos
+        n = int(rng.uniform(*GAP_SECONDS) * rate)
+        parts.append(np.zeros(n, np.float32))
+        segments.append(Segment(pos, pos + n, "h#"))
+        pos += n
+
+    gap()
+    for p in u.files:
+        a = read_audio(p)
+        x = a.samples if a.sample_rate == rate else librosa.resample(a.samples, orig_sr=a.sample_rate, target_sr=rate)
+        if len(x) == 0:
+            raise DataError(f"{p}: no samples; expected a spoken digit")
+        parts.append(x.astype(np.float32))
+        segments.append(Segment(pos, pos + len(x), "digit"))
+        pos += len(x)
+        gap()
+    return Audio(np.concatenate(parts), rate), segments
+
+
 class Vad(TimitSource):
     name = "vad"
     num_classes = 2
     defaults = {"n_mfcc": 26, "frames": 16, "deltas": "none", "frame_stride": 4}
+    expected_layout = (TimitSource.expected_layout + " (or, as an offline stand-in for the speech, "
+                       "FSDD's recordings/ through --source DIR)")
 
     def class_names(self) -> list[str]:
         return ["non-speech", "speech"]
+
+    # --- speech: TIMIT, or the FSDD stand-in ---------------------------------------------
+
+    def utterances(self, raw: Path, cfg: DataCfg) -> dict:
+        self._fsdd = None
+        if corpus_root(raw) is None:
+            from tnpipe.data.fsdd import recordings_dir
+
+            rec = recordings_dir(raw)
+            if rec is not None:
+                self._fsdd = rec
+                return fsdd_utterances(rec)
+        return super().utterances(raw, cfg)
+
+    def load_raw(self, u):
+        if isinstance(u, DigitUtterance):
+            return join_with_gaps(u)
+        return super().load_raw(u)
+
+    def sources(self, raw: Path, utts: dict) -> dict[str, str]:
+        if not getattr(self, "_fsdd", None):
+            return super().sources(raw, utts)
+        import hashlib
+
+        h = hashlib.sha256()
+        files = [p for v in utts.values() for u in v for p in u.files]
+        for p in files:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        return {"fsdd_recordings": f"{self._fsdd}: {len(files)} wav files as {sum(len(v) for v in utts.values())} "
+                                   f"pseudo-utterances, sha256 {h.hexdigest()}"}
 
     # --- noise --------------------------------------------------------------------------
 
@@ -166,7 +275,12 @@ class Vad(TimitSource):
     def extra_params(self, cfg: DataCfg) -> dict:
         noise = ("NOISEX-92: " + ", ".join(n for n, _ in self._noisex)) if self._noisex else \
             "generated (white, pink, babble of other speakers; seeded)"
-        base = {k: v for k, v in super().extra_params(cfg).items() if k != "phone_folding"}
+        if getattr(self, "_fsdd", None):
+            base = {"speech_source": f"FSDD stand-in: {DIGITS_PER_UTTERANCE} recordings per pseudo-utterance, "
+                                     f"silent gaps {GAP_SECONDS[0]}-{GAP_SECONDS[1]} s; split: index 0-4 test"}
+        else:
+            base = {"speech_source": "TIMIT",
+                    **{k: v for k, v in super().extra_params(cfg).items() if k != "phone_folding"}}
         return {**base, "noise": noise, "snr_db": list(cfg.snr_db),
                 "snr_rule": "utterance k of a split gets snr_db[k mod len]; power of speech samples only",
                 "frame_stride": cfg.frame_stride,
@@ -175,6 +289,8 @@ class Vad(TimitSource):
                 "balancing": "majority class subsampled (seeded) to the minority's count, per split"}
 
     def notes(self, cfg: DataCfg) -> list[str]:
-        return [("noise: NOISEX-92 files from the noisex folder" if self._noisex else
+        stand_in = ["speech: FSDD digit recordings joined by silent gaps, an offline stand-in for TIMIT "
+                    "(not the paper's data)"] if getattr(self, "_fsdd", None) else []
+        return stand_in + [("noise: NOISEX-92 files from the noisex folder" if self._noisex else
                  "noise: generated (white, pink, babble) because no NOISEX-92 folder was found; "
                  "not the paper's noise")]
