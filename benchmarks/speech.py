@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fsdd-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--only", nargs="*", help="row labels to run (substring match), e.g. 'stand-in'")
     args = ap.parse_args()
     torch.set_num_threads(1)
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
@@ -59,15 +60,20 @@ def main() -> None:
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         runs = [(n, True, None) for n in ("vad", "timit_class", "timit_frames", "fsdd")]
-        if (args.fsdd_root / "fsdd" / "recordings").is_dir():
-            runs.append(("fsdd", False, args.fsdd_root))
-        for name, synthetic, raw_root in runs:
+        fsdd = args.fsdd_root / "fsdd"
+        if (fsdd / "recordings").is_dir():
+            runs += [("fsdd", False, None), ("vad", False, fsdd)]    # vad: FSDD speech stand-in
+        for name, synthetic, source in runs:
+            tag = f"{name} {'synthetic' if synthetic else 'real'} {'stand-in' if source else ''}"
+            if args.only and not any(o in tag for o in args.only):
+                continue
             t0 = time.perf_counter()
-            s = prepare_one(name, raw_root=raw_root or Path(tmp) / "raw", synthetic=synthetic, force=True,
+            s = prepare_one(name, raw_root=fsdd.parent if name == "fsdd" and not synthetic else Path(tmp) / "raw",
+                            source=source, synthetic=synthetic, force=True,
                             prepared_root=Path(tmp) / "prepared", cfg=DataCfg(name=name))
             secs = time.perf_counter() - t0
             acc = mlp_accuracy(PreparedDataset.load(s.folder), args.epochs)
-            label = f"{name} ({'synthetic' if synthetic else 'real'})"
+            label = f"{name} ({'synthetic' if synthetic else 'real'}{', FSDD speech stand-in' if source else ''})"
             print(f"| {label} | {s.counts['train']}/{s.counts['test']} | {'x'.join(map(str, s.input_shape))} "
                   f"| {secs:.1f} | {acc:.3f} |", flush=True)
 
