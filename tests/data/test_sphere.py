@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from tnpipe.data.sphere import HEADER_BYTES, parse_sphere_header, read_audio, sphere_bytes, write_sphere
+from tnpipe.data.sphere import (
+    HEADER_BYTES,
+    parse_sphere_header,
+    read_audio,
+    sphere_bytes,
+    write_sphere,
+)
 from tnpipe.errors import DataError
 
 
