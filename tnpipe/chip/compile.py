@@ -1,0 +1,232 @@
+"""Compile a CoreMap into a frame-batched dataflow program (for the fast execution paths).
+
+Works on ANY CoreMap that is feed-forward and synchronous, knowing nothing of layers:
+
+* Signals. Every spike train on the chip is a *signal*: 0 = always silent, 1 = always
+  firing, 2.. = the external inputs, then one per distinct neuron output. Axons that
+  carry the same signal (an Eedn axon pair, or one input reaching many cores) are folded
+  into one input row: W[u, j] = sum over axons i carrying u of w_ij * s_j^{G_i}.
+* Copies. Neurons of one core with the same folded column and threshold spike together:
+  computed once. A neuron whose column reads one signal and fires exactly when it does
+  (a splitter, a relay) *is* that signal: no work at all.
+* Memoryless neurons. With threshold 1, normal reset to 0, and a floor at 0 (saturate,
+  beta 0), V is 0 at the end of every tick, so a neuron's spike in the tick its frame
+  arrives is exactly  spike = (sum_u W[u, j] x_u + leak_j >= 1): one frame per tick is
+  the same as one frame at a time, and frames can be batched.
+* Synchronous. All axons of a core must receive one frame's spikes in the same tick
+  (the mapper's delays guarantee it); the program checks it and refuses otherwise.
+* Classes. Cores whose folded matrix, thresholds and tick agree (e.g. the interior tiles
+  of one layer and group) share one weight matrix: a single GEMM over all of them.
+
+Anything else (recurrence, stateful neurons, two spikes OR-ed onto one axon) raises
+UnsupportedMap and the caller falls back to the reference engine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tnpipe.chip.coremap import NEG_SATURATE, RESET_NORMAL, CoreMap
+
+ZERO, ONE = 0, 1
+
+
+class UnsupportedMap(Exception):
+    """The CoreMap is not feed-forward, synchronous and memoryless: use the reference engine."""
+
+
+@dataclass
+class CoreClass:
+    """Cores that share one folded matrix: out = (W^T x + bias >= 0) per core."""
+
+    tick: int
+    weight: np.ndarray        # float32 (U, K)
+    thr: np.ndarray           # float32 (K,): spike when sum >= thr
+    in_ids: np.ndarray        # int64 (n, U) signal ids read by each core
+    out_ids: np.ndarray       # int64 (n, K) signal ids written by each core
+
+
+@dataclass
+class Program:
+    n_signals: int
+    n_inputs: int
+    n_outputs: int
+    classes: list[CoreClass]
+    out_sig: np.ndarray       # int64 (M,) signal of each output wire
+    out_idx: np.ndarray       # int64 (M,) output it votes for
+    sop_w: np.ndarray         # float64 (n_signals,) synaptic events when the signal fires
+    spike_w: np.ndarray       # neurons (copies included) that spike when the signal fires
+    hop_w: np.ndarray
+    cross_w: np.ndarray
+    input_w: np.ndarray       # input wires (packets from off-chip) per input signal
+    core_spike: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default=None)  # (core, signal, count)
+    core_sop: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default=None)
+    stats: dict = field(default_factory=dict)
+
+
+def _check_memoryless(cm: CoreMap, used: np.ndarray) -> None:
+    a = cm.arrays
+    ok = ((a["threshold"] == 1) & (a["reset_mode"] == RESET_NORMAL) & (a["reset_value"] == 0)
+          & (a["neg_mode"] == NEG_SATURATE) & (a["neg_threshold"] == 0)) | ~used
+    if not ok.all():
+        c, j = (int(v) for v in np.argwhere(~ok)[0])
+        raise UnsupportedMap(f"core {c} neuron {j} keeps state between ticks (threshold/reset/floor not 1/0/0)")
+
+
+def _topo_order(cm: CoreMap) -> np.ndarray:
+    tc = cm.arrays["target_core"]
+    src_core = np.repeat(np.arange(cm.n_cores), cm.spec.neurons).reshape(tc.shape)
+    on = tc >= 0
+    edges = np.unique(np.stack([src_core[on], tc[on]], 1), axis=0) if on.any() else np.zeros((0, 2), np.int64)
+    indeg = np.bincount(edges[:, 1], minlength=cm.n_cores)
+    succ = defaultdict(list)
+    for s, d in edges:
+        succ[int(s)].append(int(d))
+    order, stack = [], [int(c) for c in np.flatnonzero(indeg == 0)]
+    indeg = indeg.copy()
+    while stack:
+        c = stack.pop()
+        order.append(c)
+        for d in succ[c]:
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                stack.append(d)
+    if len(order) != cm.n_cores:
+        raise UnsupportedMap(f"the core graph has a cycle ({cm.n_cores - len(order)} cores on or after it)")
+    return np.array(order, dtype=np.int64)
+
+
+def compile_program(cm: CoreMap) -> Program:
+    a = cm.arrays
+    na, nn = cm.spec.axons, cm.spec.neurons
+    used = cm.used()
+    _check_memoryless(cm, used)
+    order = _topo_order(cm)
+    bits_all = cm.arrays["crossbar"]
+
+    # axon sources: ("input", signal) from the input wiring; neurons fill in as cores compile
+    axon_sig = np.full((cm.n_cores, na), -1, dtype=np.int64)     # -1: nothing drives it
+    axon_time = np.full((cm.n_cores, na), -1, dtype=np.int64)    # tick the spike arrives (frame at 0)
+    key = a["in_core"].astype(np.int64) * na + a["in_axon"].astype(np.int64)
+    if len(np.unique(key)) != len(key):
+        raise UnsupportedMap("two input wires drive one axon (their spikes would be OR-ed)")
+    axon_sig.reshape(-1)[key] = 2 + a["in_index"].astype(np.int64)
+    axon_time.reshape(-1)[key] = a["in_delay"].astype(np.int64)
+    driven = np.zeros(cm.n_cores * na, dtype=np.int64)
+    np.add.at(driven, key, 1)
+    tc, ta, td = a["target_core"].astype(np.int64), a["target_axon"].astype(np.int64), a["target_delay"].astype(np.int64)
+    on = tc >= 0
+    np.add.at(driven, (tc * na + ta)[on], 1)
+    if driven.max(initial=0) > 1:
+        c, i = divmod(int(np.argmax(driven)), na)
+        raise UnsupportedMap(f"core {c} axon {i} is driven by {int(driven.max())} sources (OR of spikes)")
+
+    next_sig = 2 + cm.n_inputs
+    sig_time: dict[int, int] = {}
+    neuron_sig = np.full((cm.n_cores, nn), ZERO, dtype=np.int64)
+    groups: dict[tuple, list] = {}
+    sop_core, sop_sig, sop_cnt = [], [], []
+    for c in order:
+        c = int(c)
+        sig = axon_sig[c]
+        times = axon_time[c][(sig > ONE)]
+        if len(times) and (times != times[0]).any():
+            raise UnsupportedMap(f"core {c}: its axons receive one frame at different ticks {sorted(set(times.tolist()))}")
+        tick = int(times[0]) if len(times) else -1
+        uj = np.flatnonzero(used[c])
+        bits = np.unpackbits(bits_all[c], axis=-1, count=nn)[:, uj].astype(np.int64)      # (axons, used)
+        rows = bits.sum(1)
+        live = np.flatnonzero((sig >= 0) & (rows > 0))
+        # synaptic events: an axon that fires counts its crossbar bits (used neurons)
+        if len(live):
+            sop_core.append(np.full(len(live), c))
+            sop_sig.append(np.where(sig[live] < 0, ZERO, sig[live]))
+            sop_cnt.append(rows[live])
+        sw = a["type_weight"][c][uj].astype(np.int64)                                     # (used, 4)
+        eff = bits * sw[:, a["axon_type"][c].astype(np.int64)].T                          # (axons, used)
+        s_ax = np.where(sig < 0, ZERO, sig)
+        bias = eff[s_ax == ONE].sum(0)
+        keep = live[s_ax[live] > ONE]
+        usig, first, inv_ax = np.unique(s_ax[keep], return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")                                      # order of first axon
+        rank = np.empty(len(usig), dtype=np.int64)
+        rank[by_first] = np.arange(len(usig))
+        usig = usig[by_first]
+        w = np.zeros((len(usig), len(uj)), dtype=np.int64)
+        np.add.at(w, rank[inv_ax.ravel()], eff[keep])
+        thr = 1 - a["leak"][c][uj].astype(np.int64) - bias
+        # unique neurons (copies share column and threshold)
+        col = np.concatenate([w, thr[None]], 0).T                                         # (used, U+1)
+        ucol, first_j, inv = np.unique(col, axis=0, return_index=True, return_inverse=True)
+        out_of_unique = np.empty(len(ucol), dtype=np.int64)
+        compute = []
+        for q in np.argsort(first_j):
+            wq, tq = ucol[q, :-1], int(ucol[q, -1])
+            nz = np.flatnonzero(wq)
+            if len(nz) == 0:
+                out_of_unique[q] = ONE if 0 >= tq else ZERO
+            elif len(nz) == 1 and not (0 >= tq) and (wq[nz[0]] >= tq):
+                out_of_unique[q] = usig[nz[0]]                      # relay: fires exactly with its input
+            elif len(nz) == 1 and (0 >= tq) == (wq[nz[0]] >= tq):
+                out_of_unique[q] = ONE if 0 >= tq else ZERO
+            else:
+                out_of_unique[q] = next_sig
+                sig_time[next_sig] = tick
+                compute.append(q)
+                next_sig += 1
+        neuron_sig[c, uj] = out_of_unique[inv.ravel()]
+        if compute:
+            if tick < 0:
+                raise UnsupportedMap(f"core {c} computes from no input (a free-running core)")
+            wk = ucol[compute, :-1].T.astype(np.float32)                                  # (U, K)
+            tk = ucol[compute, -1].astype(np.float32)
+            gkey = (tick, wk.shape, wk.tobytes(), tk.tobytes())
+            groups.setdefault(gkey, []).append((usig, out_of_unique[compute]))
+        # route this core's neuron signals to their target axons
+        js = uj[on[c, uj]]
+        s_out = neuron_sig[c, js]
+        axon_sig[tc[c, js], ta[c, js]] = s_out
+        axon_time[tc[c, js], ta[c, js]] = np.where(s_out > ONE, tick + td[c, js], -1)
+    n_sig = next_sig
+
+    classes = []
+    for (tick, _shape, _wb, _tb), members in sorted(groups.items(), key=lambda kv: kv[0][0]):
+        first = members[0]
+        u, k = len(first[0]), len(first[1])
+        # rebuild W from the key bytes
+        w = np.frombuffer(_wb, dtype=np.float32).reshape(u, k).copy()
+        t = np.frombuffer(_tb, dtype=np.float32).copy()
+        classes.append(CoreClass(tick, w, t, np.stack([m[0] for m in members]).astype(np.int64),
+                                 np.stack([m[1] for m in members]).astype(np.int64)))
+
+    hops, cross = cm.route_cost()
+    spike_w = np.zeros(n_sig)
+    hop_w = np.zeros(n_sig)
+    cross_w = np.zeros(n_sig)
+    s_used = neuron_sig[used]
+    np.add.at(spike_w, s_used, 1)
+    np.add.at(hop_w, s_used, hops[used])
+    np.add.at(cross_w, s_used, cross[used])
+    cores_of = np.repeat(np.arange(cm.n_cores), nn).reshape(used.shape)[used]
+    sop_w = np.zeros(n_sig)
+    if sop_core:
+        sc, ss, sn = np.concatenate(sop_core), np.concatenate(sop_sig), np.concatenate(sop_cnt)
+    else:
+        sc = ss = sn = np.zeros(0, dtype=np.int64)
+    np.add.at(sop_w, ss, sn)
+    input_w = np.zeros(n_sig)
+    np.add.at(input_w, 2 + a["in_index"].astype(np.int64), 1)
+    out_sig = neuron_sig[a["out_core"].astype(np.int64), a["out_neuron"].astype(np.int64)]
+    stats = {
+        "cores": cm.n_cores,
+        "classes": len(classes),
+        "computed_neurons": int(sum(cl.out_ids.size for cl in classes)),
+        "used_neurons": int(used.sum()),
+        "macs_per_frame": int(sum(cl.in_ids.shape[0] * cl.weight.size for cl in classes)),
+    }
+    return Program(n_sig, cm.n_inputs, cm.n_outputs, classes, out_sig, a["out_index"].astype(np.int64),
+                   sop_w, spike_w, hop_w, cross_w, input_w,
+                   core_spike=(cores_of, s_used, np.ones(len(s_used))), core_sop=(sc, ss, sn), stats=stats)
