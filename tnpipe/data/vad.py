@@ -216,6 +216,8 @@ class Vad(TimitSource):
         for p in sorted(folder.iterdir()):
             if p.suffix.lower() == ".wav" and p.is_file():
                 a = read_audio(p)
+                if len(a.samples) < a.sample_rate // 10:
+                    raise DataError(f"{p}: {len(a.samples)} samples; expected at least 0.1 s of NOISEX-92 noise")
                 out.append((p.name, features.resample(a.samples, a.sample_rate, cfg)))
         return out
 
