@@ -1,3 +1,75 @@
-"""`tnpipe deploy` (not implemented yet)."""
+"""`tnpipe deploy`: map a trained run onto TrueNorth cores, simulate it, measure it."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tnpipe.cli.app import app, user_errors
+
+
+def _layer_table(cm, title: str):
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("layer")
+    table.add_column("tile", justify="right")
+    table.add_column("cores", justify="right")
+    tiles = cm.info.get("tiles", {})
+    for name, n in cm.cores_per_layer().items():
+        t = tiles.get(name)
+        table.add_row(name, f"{t[0]}x{t[1]}" if t else "-", str(n))
+    return table
+
+
+@app.command()
+def deploy(
+    target: Annotated[Path, typer.Argument(help="Run folder (results/NAME/NET), or with --plan-only a recipe TOML.")],
+    frames: Annotated[int | None, typer.Option(help="Test frames to simulate (default: all).")] = None,
+    tick_hz: Annotated[float | None, typer.Option(help="Fixed tick rate in Hz (default: the energy profile's tick model).")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda for the chip simulation.")] = "cpu",
+    force: Annotated[bool, typer.Option(help="Redo even when a valid result.json newer than network.npz exists.")] = False,
+    plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,
+    network: Annotated[str | None, typer.Option(help="With --plan-only: the recipe network to map, e.g. 1chip.")] = None,
+) -> None:
+    """Map a trained network onto cores, simulate the chip on the test set, and write result.json."""
+    from tnpipe.errors import RecipeError
+    from tnpipe.log import console, err
+
+    with user_errors():
+        if plan_only:
+            from tnpipe.deploy import plan
+
+            if network is None:
+                raise RecipeError(f"--plan-only {target}: name the network with --network (e.g. --network 1chip)")
+            cm = plan(target, network)
+            console.print(_layer_table(cm, f"{target.stem} {network}: cores per layer (architecture only)"))
+            console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks")
+            console.print(f"total cores: {cm.n_cores}", highlight=False)
+            return
+        from tnpipe.deploy import deploy as run_deploy
+
+        res = run_deploy(target, frames=frames, tick_hz=tick_hz, device=device, force=force)
+        if res.get("skipped"):
+            err.print(f"{target}: result.json is valid and newer than network.npz; skipped (use --force to redo)")
+        from rich.table import Table
+
+        layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
+        layers.add_column("layer")
+        layers.add_column("cores", justify="right")
+        for name, n in res["cores_per_layer"].items():
+            layers.add_row(name, str(n))
+        layers.add_row("[bold]total[/]", f"[bold]{res['cores']}[/]")
+        console.print(layers)
+        t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")
+        for col in ("frames", "chips", "acc chip", "acc graph", "agreement", "fps", "mW", "fps/W", "uJ/frame"):
+            t.add_column(col, justify="right")
+        t.add_row(str(res["frames"]), str(res["chips"]), f"{res['accuracy_chip']:.4f}", f"{res['accuracy_graph']:.4f}",
+                  f"{100 * res['agreement']:.2f}%", f"{res['fps']:.0f}", f"{res['mw']:.1f}", f"{res['fps_per_w']:.0f}",
+                  f"{res['uj_per_frame']:.1f}")
+        console.print(t)
+        if res["agreement"] < 1.0:
+            err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
+                      f"{100 * (1 - res['agreement']):.2f}% of frames")

@@ -1,0 +1,107 @@
+"""Energy and timing model: simulated activity -> fps, mW, fps/W, uJ/frame (MODEL ESTIMATES).
+
+Per tick, on N_c used cores, with one frame per tick (reference section 2.6, and the
+paper's own accounting P_total = P_idle * cores/4096 + active, [EEDN] section 1.3):
+
+    E_active/frame = E_row * 256 * N_c                     every neuron row, every tick
+                   + E_sop * SOPs                          synaptic events (A_i AND w_ij)
+                   + E_hop * hops                          spike-hops on the mesh
+                   + E_per * 32 * (input + output spikes)  packets entering/leaving the array
+                   + E_chip * 32 * chip crossings
+    P = P_static * N_c/4096 + fps * E_active/frame
+    fps = tick rate: chip.tick_hz when > 0, else the modelled fastest tick
+          1 / (tick_floor + busiest_core_SOPs_per_tick / (peak_SOPS_chip / 4096))
+
+Constants, their sources and their voltage live in tnpipe/chip/profiles/<name>.toml;
+docs/energy-model.md explains each one. Every result carries "model_estimate": True.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from tnpipe.errors import RecipeError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROFILES = Path(__file__).resolve().parent / "profiles"
+ENERGY_KEYS = ("p_static_mw", "e_row_pj", "e_sop_pj", "e_hop_pj", "e_periphery_pj_per_bit",
+               "e_chip_pj_per_bit", "packet_bits")
+TIMING_KEYS = ("tick_floor_us", "peak_gsops_chip")
+
+# The paper's Table 3 (1-chip networks at 1.0 V): cores, fps, mW, for the side-by-side check.
+PAPER_TABLE3 = {
+    "cifar10": (4042, 1249, 204.4), "cifar100": (4042, 1526, 207.8), "svhn": (4042, 2526, 256.5),
+    "gtsrb": (4042, 1615, 200.6), "logo32": (3236, 1775, 171.7), "vad": (423, 1539, 26.1),
+    "timit_class": (1943, 2610, 142.6), "timit_frames": (2476, 2107, 165.9),
+}
+
+
+def load_profile(name: str = "truenorth-1.0v") -> dict[str, Any]:
+    """Read profiles/<name>.toml (or a path) and check it has every constant."""
+    path = Path(name) if name.endswith(".toml") else PROFILES / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
+        raise RecipeError(f"chip profile {name!r} not found ({path}); known profiles: {known}")
+    try:
+        prof = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{path}: not valid TOML ({e})") from e
+    for section, keys in (("energy", ENERGY_KEYS), ("timing", TIMING_KEYS)):
+        missing = [k for k in keys if k not in prof.get(section, {})]
+        if missing:
+            raise RecipeError(f"{path}: [{section}] lacks {', '.join(missing)}")
+    if "voltage" not in prof or "name" not in prof:
+        raise RecipeError(f"{path}: needs 'name' and 'voltage'")
+    return prof
+
+
+def modelled_tick_hz(busiest_core_sops: float, prof: dict[str, Any], cores_per_chip: int = 4096) -> float:
+    """Fastest tick at which the busiest core's token controller finishes its work."""
+    t = prof["timing"]
+    sop_s = cores_per_chip / (t["peak_gsops_chip"] * 1e9)
+    return 1.0 / (t["tick_floor_us"] * 1e-6 + busiest_core_sops * sop_s)
+
+
+def estimate(activity: dict[str, float], cores: int, prof: dict[str, Any], tick_hz: float | None = None,
+             neurons_per_core: int = 256, cores_per_chip: int = 4096) -> dict[str, Any]:
+    """activity: per-frame sops, hops, crossings, io_spikes, and busiest_core_sops (per tick).
+
+    Returns fps, mw, fps_per_w, uj_per_frame, the energy breakdown per frame (uJ), and the
+    profile used; all labelled model estimates."""
+    e = prof["energy"]
+    bits = e["packet_bits"]
+    fps = float(tick_hz) if tick_hz and tick_hz > 0 else modelled_tick_hz(activity["busiest_core_sops"], prof, cores_per_chip)
+    parts_pj = {
+        "rows": e["e_row_pj"] * neurons_per_core * cores,
+        "sops": e["e_sop_pj"] * activity["sops"],
+        "hops": e["e_hop_pj"] * activity["hops"],
+        "periphery": e["e_periphery_pj_per_bit"] * bits * activity["io_spikes"],
+        "chip_crossings": e["e_chip_pj_per_bit"] * bits * activity["crossings"],
+    }
+    active_uj = sum(parts_pj.values()) * 1e-6
+    static_mw = e["p_static_mw"] * cores / cores_per_chip
+    mw = static_mw + fps * active_uj * 1e-3
+    return {
+        "fps": fps,
+        "tick_hz": fps,
+        "tick_source": "recipe" if tick_hz and tick_hz > 0 else "model",
+        "mw": mw,
+        "fps_per_w": fps / (mw * 1e-3) if mw > 0 else 0.0,
+        "uj_per_frame": mw / fps * 1e3 if fps > 0 else 0.0,
+        "static_mw": static_mw,
+        "active_uj_per_frame": active_uj,
+        "breakdown_uj_per_frame": {k: v * 1e-6 for k, v in parts_pj.items()},
+        "model_estimate": True,
+    }
+
+
+def energy_model_record(prof: dict[str, Any]) -> dict[str, Any]:
+    """What a RunResult stores under "energy_model"."""
+    return {"profile": prof["name"], "voltage": prof["voltage"], "constants": dict(prof["energy"]),
+            "timing": dict(prof["timing"]), "model_estimate": True}

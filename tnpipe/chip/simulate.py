@@ -1,0 +1,35 @@
+"""One entry point for the simulation: the fastest exact engine a CoreMap allows.
+
+`simulate(cm, inputs)` compiles the map (compile.py) and runs the fast path; a map the
+compiler cannot prove feed-forward, synchronous and memoryless runs on the reference
+tick engine instead (simulator.py). Both give the same spikes where both apply (tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tnpipe.chip.compile import UnsupportedMap, compile_program
+from tnpipe.chip.coremap import CoreMap
+from tnpipe.chip.fastpath import KERNELS, FastEngine
+from tnpipe.chip.simulator import SimResult, simulate_reference
+
+ENGINES = ("auto", "reference", *KERNELS)
+
+
+def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str = "cpu",
+             batch: int = 256, streams: int = 16) -> SimResult:
+    """inputs (N, n_inputs) {0,1} -> SimResult (votes per frame, activity per frame)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r}; expected one of {ENGINES}")
+    if engine == "reference":
+        return simulate_reference(cm, inputs, streams=streams, device=device)
+    try:
+        prog = compile_program(cm)
+    except UnsupportedMap as e:
+        if engine != "auto":
+            raise
+        res = simulate_reference(cm, inputs, streams=streams, device=device)
+        res.recorded["fallback"] = str(e)
+        return res
+    return FastEngine(prog, "lut" if engine == "auto" else engine, device).run(inputs, batch=batch)

@@ -1,0 +1,165 @@
+"""The deploy stage: a trained run -> CoreMap -> simulated chip -> RunResult.
+
+    run_dir/network.npz + checkpoint.pt + train.json   (from `tnpipe train`)
+      -> map_network -> validate_coremap -> coremap.npz + coremap.json
+      -> transduce the prepared test inputs (off-chip) -> simulate the chip
+      -> accuracy on chip, agreement with the training graph in hardware mode
+      -> energy/timing model (model estimates) -> result.json
+
+`plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tnpipe.artifacts import (
+    PreparedDataset,
+    environment,
+    load_result,
+    save_result,
+)
+from tnpipe.errors import ArtifactError, MappingError
+
+RESULT_NAME = "result.json"
+
+
+def _fresh_result(run_dir: Path) -> dict[str, Any] | None:
+    res, net = run_dir / RESULT_NAME, run_dir / "network.npz"
+    if not res.is_file() or not net.is_file() or res.stat().st_mtime < net.stat().st_mtime:
+        return None
+    try:
+        return load_result(res)
+    except ArtifactError:
+        return None
+
+
+def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
+    return {
+        "width": cm.spec.chip_width, "height": cm.spec.chip_height, "chips": cm.chips,
+        "layer_names": list(cm.layer_names),
+        "core_chip": cm.arrays["core_chip"].astype(int).tolist(),
+        "core_x": cm.arrays["core_x"].astype(int).tolist(),
+        "core_y": cm.arrays["core_y"].astype(int).tolist(),
+        "core_layer": cm.arrays["core_layer"].astype(int).tolist(),
+        "core_spikes_per_frame": [round(float(v), 3) for v in core_spikes],
+    }
+
+
+def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None,
+           device: str = "cpu", force: bool = False) -> dict:
+    """Map, validate, simulate and measure one trained run; write coremap + result.json.
+
+    Skips (returns the stored RunResult) when a valid result.json newer than network.npz
+    exists, unless force. frames: test frames to simulate (None or 0: all).
+    tick_hz: fixed tick rate (None or 0: the profile's tick model)."""
+    from tnpipe.chip.energy import energy_model_record, estimate, load_profile
+    from tnpipe.chip.mapper import map_network
+    from tnpipe.chip.simulate import simulate
+    from tnpipe.chip.validate import validate_coremap
+    from tnpipe.nn.export import load_trained
+
+    run_dir = Path(run_dir)
+    if not force:
+        old = _fresh_result(run_dir)
+        if old is not None:
+            old["skipped"] = True
+            return old
+    t0 = time.perf_counter()
+    net = load_trained(run_dir, device=device)
+    meta = net.meta
+    for key in ("dataset", "network", "synthetic", "prepared_dir"):
+        if key not in meta:
+            raise ArtifactError(f"{run_dir / 'train.json'}: key {key!r} missing; re-run `tnpipe train --force`")
+    ds = PreparedDataset.load(Path(meta["prepared_dir"]))
+    n = len(ds.y["test"]) if not frames else min(int(frames), len(ds.y["test"]))
+    if n == 0:
+        raise ArtifactError(f"{meta['prepared_dir']}: the test split is empty; nothing to run on the chip")
+    x, y = ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
+
+    desc = net.description
+    cm = map_network(desc)
+    validate_coremap(cm)
+    spikes = net.transduce(x)
+    if spikes.shape[1:] != tuple(desc.input_shape):
+        raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
+    graph_votes = net.hardware_votes(spikes)
+    t_sim = time.perf_counter()
+    sim = simulate(cm, spikes.reshape(n, -1), device=device)
+    sim_seconds = time.perf_counter() - t_sim
+    chip_pred = sim.votes.argmax(1)
+    graph_pred = graph_votes.argmax(1)
+    float_pred = net.predict_float(x)
+
+    prof = load_profile("truenorth-1.0v")
+    out_spikes = float(sim.votes.sum()) / n
+    activity = {
+        "sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
+        "io_spikes": float(sim.recorded.get("input_packets_per_frame", len(cm.arrays["in_index"]) * float(spikes.mean()))) + out_spikes,
+        "busiest_core_sops": sim.busiest_core_sops,
+    }
+    est = estimate(activity, cm.n_cores, prof, tick_hz)
+    cm.save(run_dir)
+    env = environment()
+    result = {
+        "dataset": str(meta["dataset"]),
+        "network": str(meta["network"]),
+        "synthetic": bool(meta["synthetic"]),
+        "frames": int(n),
+        "accuracy_chip": float((chip_pred == y).mean()),
+        "accuracy_graph": float((graph_pred == y).mean()),
+        "accuracy_float": float((float_pred == y).mean()),
+        "agreement": float((chip_pred == graph_pred).mean()),
+        "votes_identical": bool((sim.votes == graph_votes).all()),
+        "cores": int(cm.n_cores),
+        "chips": int(cm.chips),
+        "cores_per_layer": cm.cores_per_layer(),
+        "latency_ticks": int(cm.latency_ticks),
+        "tick_hz": float(est["tick_hz"]),
+        "tick_source": est["tick_source"],
+        "fps": float(est["fps"]),
+        "synaptic_events_per_frame": float(sim.sops_per_frame),
+        "spikes_per_frame": float(sim.spikes_per_frame),
+        "hops_per_frame": float(sim.hops_per_frame),
+        "chip_crossings_per_frame": float(sim.crossings_per_frame),
+        "io_spikes_per_frame": float(activity["io_spikes"]),
+        "busiest_core_sops_per_tick": float(sim.busiest_core_sops),
+        "mw": float(est["mw"]),
+        "fps_per_w": float(est["fps_per_w"]),
+        "uj_per_frame": float(est["uj_per_frame"]),
+        "energy_breakdown_uj_per_frame": est["breakdown_uj_per_frame"],
+        "static_mw": float(est["static_mw"]),
+        "energy_model": energy_model_record(prof),
+        "simulator": {"engine": sim.engine, "seconds": sim_seconds, "frames_per_s": n / sim_seconds if sim_seconds else 0.0,
+                      "device": device},
+        "git_sha": env["git_sha"],
+        "versions": env["versions"],
+        "date": env["date"],
+        "seconds": time.perf_counter() - t0,
+        "floorplan": floorplan(cm, sim.core_spikes_per_frame),
+    }
+    save_result(run_dir / RESULT_NAME, result)
+    return result
+
+
+def plan(recipe_path: Path, network: str, overrides: list[str] | tuple[str, ...] = ()):
+    """Map a recipe's network architecture alone (no weights): returns the CoreMap."""
+    from tnpipe.artifacts import describe_architecture
+    from tnpipe.chip.mapper import map_network
+    from tnpipe.data import get_dataset
+    from tnpipe.netspec import parse_network
+    from tnpipe.recipe import load_recipe
+
+    recipe = load_recipe(Path(recipe_path), overrides)
+    text = recipe.network(network)
+    src = get_dataset(recipe.data.name)
+    try:
+        shape = tuple(src.input_shape(recipe.data))
+    except NotImplementedError:
+        shape = (3, 32, 32)
+    spec = parse_network(text, shape, src.num_classes)
+    return map_network(describe_architecture(spec))
