@@ -62,6 +62,8 @@ class Program:
     hop_w: np.ndarray
     cross_w: np.ndarray
     input_w: np.ndarray       # input wires (packets from off-chip) per input signal
+    core_tick: np.ndarray = field(default=None)    # int64 (n_cores,): tick a frame reaches the core (-1: none)
+    neuron_sig: np.ndarray = field(default=None)   # int64 (n_cores, 256): each neuron's signal
     core_spike: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default=None)  # (core, signal, count)
     core_sop: tuple[np.ndarray, np.ndarray, np.ndarray] = field(default=None)
     stats: dict = field(default_factory=dict)
@@ -128,6 +130,7 @@ def compile_program(cm: CoreMap) -> Program:
     sig_time: dict[int, int] = {}
     neuron_sig = np.full((cm.n_cores, nn), ZERO, dtype=np.int64)
     groups: dict[tuple, list] = {}
+    core_tick = np.full(cm.n_cores, -1, dtype=np.int64)
     sop_core, sop_sig, sop_cnt = [], [], []
     for c in order:
         c = int(c)
@@ -136,6 +139,7 @@ def compile_program(cm: CoreMap) -> Program:
         if len(times) and (times != times[0]).any():
             raise UnsupportedMap(f"core {c}: its axons receive one frame at different ticks {sorted(set(times.tolist()))}")
         tick = int(times[0]) if len(times) else -1
+        core_tick[c] = tick
         uj = np.flatnonzero(used[c])
         bits = np.unpackbits(bits_all[c], axis=-1, count=nn)[:, uj].astype(np.int64)      # (axons, used)
         rows = bits.sum(1)
@@ -228,5 +232,5 @@ def compile_program(cm: CoreMap) -> Program:
         "macs_per_frame": int(sum(cl.in_ids.shape[0] * cl.weight.size for cl in classes)),
     }
     return Program(n_sig, cm.n_inputs, cm.n_outputs, classes, out_sig, a["out_index"].astype(np.int64),
-                   sop_w, spike_w, hop_w, cross_w, input_w,
+                   sop_w, spike_w, hop_w, cross_w, input_w, core_tick=core_tick, neuron_sig=neuron_sig,
                    core_spike=(cores_of, s_used, np.ones(len(s_used))), core_sop=(sc, ss, sn), stats=stats)
