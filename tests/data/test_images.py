@@ -442,3 +442,10 @@ def test_unreadable_image_names_the_file(tmp_path, monkeypatch, pooled):
     paths[3].write_bytes(b"not a png")
     with pytest.raises(DataError, match=rf"^{paths[3]}: unreadable image \(UnidentifiedImageError: "):
         image_files.decode_images(paths, 4)
+
+
+def test_image_size_other_than_32_resizes(roots, tmp_path):
+    _write_cifar10(tmp_path / "c10")
+    ds = _prepare("cifar10", tmp_path / "c10", roots, cfg=DataCfg("cifar10", image_size=16))
+    assert ds.input_shape == (3, 16, 16) and ds.x["train"].shape == (15, 16, 16, 3)
+    assert ds.feature_params["image_size"] == 16
