@@ -192,3 +192,11 @@ def test_repository_recipes_parse_and_fit_the_core():
     assert (speech["timit_class"].n_mfcc, speech["timit_class"].frames, speech["timit_class"].deltas) == (16, 32, "channels")
     assert (speech["timit_frames"].n_mfcc, speech["timit_frames"].frames, speech["timit_frames"].deltas) == (13, 16, "concat")
     assert (speech["fsdd"].n_mfcc, speech["fsdd"].frames, speech["fsdd"].deltas) == (16, 32, "channels")
+
+
+def test_tiny_network_on_cuda_matches_its_own_hardware_mode(tiny, roots):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    rd = train(tiny, "tiny", synthetic=True, device="cuda")
+    meta = json.loads((rd / "train.json").read_text())
+    assert meta["finished"] and meta["agreement"] == 1.0 and meta["hw_test_acc"] >= 0.6

@@ -82,11 +82,11 @@ class Dist:
         if self.world > 1:
             torch.distributed.barrier()
 
-    def any_flag(self, flag: bool) -> bool:
+    def any_flag(self, flag: bool, device: str = "cpu") -> bool:
         """True on every rank if `flag` is true on any rank (keeps ranks in step on a NaN)."""
         if self.world == 1:
             return flag
-        t = torch.tensor([1.0 if flag else 0.0])
+        t = torch.tensor([1.0 if flag else 0.0], device=device)  # nccl reduces device tensors only
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
         return bool(t.item() > 0)
 
@@ -198,7 +198,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     dist = Dist.setup(device)
     if device == "cuda" and dist.world > 1:
         device = f"cuda:{dist.local_rank}"
-    if device.startswith("cuda"):
+    if device.startswith("cuda:"):
         torch.cuda.set_device(torch.device(device))
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
@@ -305,7 +305,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
                 loss = _loss_fn(votes, yb, scale)
                 if cfg.sparsity_gamma > 0:
                     loss = loss + sparsity_penalty(model.rates, cfg.sparsity_gamma)
-                if dist.any_flag(not bool(torch.isfinite(loss))):
+                if dist.any_flag(not bool(torch.isfinite(loss)), device):
                     kept = (f"{ckpt_path} still holds the last good state (epoch {epoch})" if epoch
                             else "no epoch had completed, so there is no checkpoint")
                     raise TrainingError(f"loss became NaN/inf at epoch {epoch + 1} step {step + 1} (lr {lr:g}); "

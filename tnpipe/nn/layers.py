@@ -42,7 +42,7 @@ class Spike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, r: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(r)
-        return (r >= 0).to(r.dtype)
+        return _step(r)
 
     @staticmethod
     def backward(ctx, grad_y: torch.Tensor) -> torch.Tensor:
@@ -67,11 +67,10 @@ def hysteresis_round(hidden: torch.Tensor, previous: torch.Tensor, h: float = HY
     A synapse thus flips only after the gradient has pushed w_h clearly past a threshold,
     i.e. by differences accumulated over several batches, not by noise around 0.5.
     """
-    out = previous.clone()
-    out[hidden >= 0.5 + h] = 1.0
-    out[hidden <= -0.5 - h] = -1.0
-    out[hidden.abs() <= 0.5 - h] = 0.0
-    return out
+    one = torch.ones((), dtype=hidden.dtype, device=hidden.device)
+    out = torch.where(hidden.abs() <= 0.5 - h, torch.zeros_like(one), previous)
+    out = torch.where(hidden >= 0.5 + h, one, out)
+    return torch.where(hidden <= -0.5 - h, -one, out)
 
 
 class TrinaryWeight(torch.autograd.Function):
@@ -156,26 +155,36 @@ class BatchNormSpike(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, s: torch.Tensor, bias: torch.Tensor, eps: float):
-        var, mu = torch.var_mean(s, dim=(0, 2, 3), unbiased=False)
+        # sums rather than torch.var_mean: the strided (0, 2, 3) reduction of var_mean is
+        # ~10x slower on CPU; centring first keeps the variance free of cancellation
+        m = s.shape[0] * s.shape[2] * s.shape[3]
+        mu = s.sum(dim=(0, 2, 3)) / m
+        c = s - mu.view(1, -1, 1, 1)
+        var = c.square().sum(dim=(0, 2, 3)) / m
         floored = var < 1e-12
         sigma = var.clamp_min(1e-12).sqrt()
         d = sigma + eps
-        a = 1.0 / d
-        r = torch.addcmul((bias - mu * a).view(1, -1, 1, 1), s, a.view(1, -1, 1, 1))
+        r = c.mul_((1.0 / d).view(1, -1, 1, 1)).add_(bias.view(1, -1, 1, 1))  # in place: c is not needed again
         ctx.save_for_backward(r, bias, sigma, d, floored)
-        return (r >= 0).to(s.dtype), mu.detach(), sigma.detach()
+        return _step(r), mu.detach(), sigma.detach()
 
     @staticmethod
     def backward(ctx, grad_y: torch.Tensor, _gmu, _gsigma):
         r, bias, sigma, d, floored = ctx.saved_tensors
         g = grad_y * (1.0 - r.abs()).clamp_(min=0.0)
         grad_b = g.sum(dim=(0, 2, 3))
-        c = (r - bias.view(1, -1, 1, 1)) * d.view(1, -1, 1, 1)          # s - mu
-        mean_g = g.mean(dim=(0, 2, 3))
+        c = (r - bias.view(1, -1, 1, 1)).mul_(d.view(1, -1, 1, 1))          # s - mu
+        mean_g = grad_b / (r.shape[0] * r.shape[2] * r.shape[3])
         mean_gc = (g * c).mean(dim=(0, 2, 3))
         k = torch.where(floored, torch.zeros_like(sigma), mean_gc / (sigma * d))
-        grad_s = (g - mean_g.view(1, -1, 1, 1) - c * k.view(1, -1, 1, 1)) / d.view(1, -1, 1, 1)
+        grad_s = g.sub_(mean_g.view(1, -1, 1, 1)).sub_(c.mul_(k.view(1, -1, 1, 1))).div_(d.view(1, -1, 1, 1))
         return grad_s, grad_b, None
+
+
+def _step(r: torch.Tensor) -> torch.Tensor:
+    """[r >= 0] as floats: sign(r) + 1 is 0, 1 or 2, clamped to 1 (r = 0 spikes). Three
+    in-place passes; ~2x faster on CPU than casting a bool comparison to float."""
+    return torch.sign(r).add_(1.0).clamp_(max=1.0)
 
 
 class SpikingBatchNorm(nn.Module):
