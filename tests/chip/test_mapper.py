@@ -1,0 +1,153 @@
+"""The mapper: random small networks on the chip equal the numpy reference of the integer
+semantics on 100% of frames, layer by layer; the 1-chip CIFAR-10 plan fits one chip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.chip.netref import forward, random_description, random_spikes
+from tnpipe.artifacts import describe_architecture
+from tnpipe.chip.compile import compile_program
+from tnpipe.chip.fastpath import FastEngine
+from tnpipe.chip.mapper import map_network
+from tnpipe.chip.simulator import ReferenceEngine
+from tnpipe.chip.validate import validate_coremap
+from tnpipe.netspec import parse_network
+
+CIFAR_1CHIP = ("S-16 P4-252(2) N-256(2) P-256(8) S-512(32) N-512(4) N-512(4) N-512(4) P-512(16) "
+               "S-1024(64) N-1024(8) P-1024(32) N-1024(8) N-1024(8) N-2040(8)")
+
+# (network, input shape, classes): kinds S, N, P, P4; groups 1..8; strides 1 and 2; square,
+# odd and non-square maps; one network whose copies need splitter cores
+NETWORKS = [
+    ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-128(4) N-40(2)", (3, 16, 16), 10),
+    ("S-8 S-64(2) N-64(2) P-64(4) N-20", (3, 8, 8), 10),
+    ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5),
+    ("S-8 P-32(2) N-32 S-64(4) N-12", (2, 12, 20), 4),
+    ("S-8 P4-32(2) N-10", (3, 9, 9), 10),
+]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def layer_values(cm, maps):
+    """Per used neuron with a source: the network value it must carry, per frame (N, n_cores, 256)."""
+    flat = np.concatenate([m.reshape(m.shape[0], -1) for m in maps], axis=1)
+    src = cm.arrays["neuron_source"]
+    has = src >= 0
+    return flat, src, has
+
+
+@pytest.mark.parametrize("text,shape,classes", NETWORKS)
+def test_chip_equals_integer_semantics_layer_by_layer(text, shape, classes):
+    desc = random_description(text, shape, classes, seed=len(text))
+    cm = map_network(desc)
+    validate_coremap(cm)
+    x = random_spikes(desc, 24, seed=3)
+    maps = forward(desc, x)
+    assert 0.05 < maps[-1].mean() < 0.95          # neither silent nor saturated: the test can fail
+    flat, src, has = layer_values(cm, maps)
+    prog = compile_program(cm)
+    res = FastEngine(prog, "lut").run(x.reshape(len(x), -1), batch=16, keep_signals=True)
+    sig = res.recorded["signals"]                                        # (N, program signals)
+    got = sig[:, prog.neuron_sig[has]]                                   # every mapped neuron, every frame
+    want = flat[:, src[has]]
+    assert got.shape == want.shape and (got == want).all()
+    assert (res.votes == desc.votes(maps[-1])).all()
+
+
+@pytest.mark.parametrize("text,shape,classes", NETWORKS[1:3])
+def test_reference_engine_pipelined_equals_integer_semantics(text, shape, classes):
+    """The tick engine, frames pipelined one per tick in 2 streams: every neuron's spike in
+    the tick its frame reaches its core equals the network value it carries."""
+    desc = random_description(text, shape, classes, seed=len(text))
+    cm = map_network(desc)
+    x = random_spikes(desc, 6, seed=4)
+    maps = forward(desc, x)
+    flat, src, has = layer_values(cm, maps)
+    res = ReferenceEngine(cm).run(x.reshape(len(x), -1), streams=2, record=True)
+    rec = res.recorded["spikes"]                                         # (ticks, cores, 256, streams)
+    per = res.recorded["frames_per_stream"]
+    tick = compile_program(cm).core_tick
+    cores, neurons = np.nonzero(has)
+    for f in range(len(x)):
+        b, fl = divmod(f, per)
+        got = rec[fl + tick[cores], cores, neurons, b]
+        assert (got == flat[f, src[cores, neurons]]).all(), f"frame {f}"
+    assert (res.votes == desc.votes(maps[-1])).all()
+
+
+def test_splitters_are_placed_and_delays_line_up():
+    desc = random_description(*NETWORKS[2][:2], NETWORKS[2][2])
+    cm = map_network(desc)
+    names = cm.cores_per_layer()
+    assert "L1 N-28 splitters" in names and names["L1 N-28 splitters"] > 0
+    # the layer after the splitters arrives 2 ticks later (1 to the splitter, 1 from it)
+    ticks = cm.info["arrival_ticks"]
+    assert ticks["L2 S-28(2)"] - ticks["L1 N-28"] == 2
+    assert cm.latency_ticks == ticks["L3 N-10"]
+
+
+def test_architecture_only_has_same_cores_and_wiring_and_empty_crossbars():
+    desc = random_description(*NETWORKS[0][:2], NETWORKS[0][2])
+    bare = describe_architecture(parse_network(NETWORKS[0][0], NETWORKS[0][1], NETWORKS[0][2]))
+    full, empty = map_network(desc), map_network(bare)
+    for name in ("target_core", "target_axon", "target_delay", "axon_type", "in_index", "in_core", "in_axon",
+                 "out_core", "out_neuron", "out_index", "core_x", "core_y", "core_layer"):
+        assert np.array_equal(full.arrays[name], empty.arrays[name]), name
+    assert not empty.arrays["crossbar"].any() and full.arrays["crossbar"].any()
+    validate_coremap(empty)
+
+
+def test_mapper_is_a_pure_function():
+    desc = random_description(*NETWORKS[1][:2], NETWORKS[1][2])
+    a, b = map_network(desc), map_network(desc)
+    assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
+
+
+def test_axon_pairs_and_copies():
+    """Every core of N-64(2) reads its inputs as (+, -) axon pairs, and each output is sent
+    as exactly 2 identical copies (the next layer, P, reads each position once)."""
+    desc = random_description(*NETWORKS[1][:2], NETWORKS[1][2])
+    cm = map_network(desc)
+    layer = cm.layer_names.index("L2 N-64(2)")
+    cores = np.flatnonzero(cm.arrays["core_layer"] == layer)
+    bits = cm.crossbar_bits(cores)
+    for k, c in enumerate(cores):
+        types = cm.arrays["axon_type"][c]
+        driven = np.isin(np.arange(256), cm.arrays["target_axon"][cm.arrays["target_core"] == c])
+        m = int(driven.sum())
+        assert m % 2 == 0 and driven[:m].all() and m // 2 <= 128
+        assert (types[0:m:2] == 0).all() and (types[1:m:2] == 1).all()
+        used = np.flatnonzero(cm.used()[c])
+        assert (cm.arrays["type_weight"][c][used] == [1, -1, 0, 0]).all()
+        src = cm.arrays["neuron_source"][c][used]
+        _, counts = np.unique(src, return_counts=True)
+        assert (counts == 2).all()
+        for s_ in np.unique(src):
+            a, b = used[src == s_]
+            assert np.array_equal(bits[k][:, a], bits[k][:, b])          # copies: same synapses
+            assert cm.arrays["target_axon"][c, a] // 2 == cm.arrays["target_axon"][c, b] // 2   # one pair
+
+
+def test_cifar10_1chip_plan_fits_one_chip_within_10_percent_of_4042():
+    desc = describe_architecture(parse_network(CIFAR_1CHIP, (3, 32, 32), 10))
+    cm = map_network(desc)
+    validate_coremap(cm)
+    per = cm.cores_per_layer()
+    # DESIGN.md section 5 worked example: one core per position and group in the first layers
+    assert per["L1 P4-252(2)"] == 512 and per["L2 N-256(2)"] == 512 and per["L3 P-256(8)"] == 512
+    assert per["L4 S-512(32)"] == 512                     # 2x2 tiles of 4x4x8 inputs
+    assert cm.chips == 1 and cm.n_cores <= 4096
+    assert abs(cm.n_cores - 4042) / 4042 <= 0.10, cm.n_cores
+    assert cm.n_cores == 3680
+    used = cm.used().sum(1)
+    assert used[cm.arrays["core_layer"] == 0].min() == 252   # 126 features x 2 copies
