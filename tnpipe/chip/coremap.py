@@ -184,8 +184,10 @@ class CoreMap:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ArtifactError(f"{js}: not valid JSON ({e}); expected a CoreMap header") from e
         if not isinstance(header, dict) or header.get("format") != COREMAP_FORMAT or header.get("version") != COREMAP_VERSION:
-            found = (header.get("format"), header.get("version")) if isinstance(header, dict) else type(header).__name__
-            raise ArtifactError(f"{js}: format {found}; expected {COREMAP_FORMAT} version {COREMAP_VERSION}")
+            found = (f"{header.get('format')} version {header.get('version')}" if isinstance(header, dict)
+                     else type(header).__name__)
+            raise ArtifactError(f"{js}: format {found}; expected {COREMAP_FORMAT} version {COREMAP_VERSION} "
+                                "(re-run `tnpipe deploy --force`)")
         if not npz.is_file():
             raise ArtifactError(f"{npz}: core map arrays not found beside {js.name}")
         digest = sha256_file(npz)
