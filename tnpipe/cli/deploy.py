@@ -70,6 +70,9 @@ def deploy(
                   f"{100 * res['agreement']:.2f}%", f"{res['fps']:.0f}", f"{res['mw']:.1f}", f"{res['fps_per_w']:.0f}",
                   f"{res['uj_per_frame']:.1f}")
         console.print(t)
+        agree = round(res["agreement"] * res["frames"])
+        console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
+                      f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
         if res["agreement"] < 1.0:
             err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
                       f"{100 * (1 - res['agreement']):.2f}% of frames")

@@ -1,0 +1,141 @@
+"""The deploy stage end to end, on a fake trained run (random trinary network, toy images).
+
+The fake's hardware votes come from tnpipe.nn.hardware (the training graph's own integer
+mode), so 100% agreement here checks the chip against the trainer's implementation."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests.chip.netref import forward, random_description
+from tnpipe.artifacts import RESULT_REQUIRED, PreparedDataset, load_result
+from tnpipe.chip.coremap import CoreMap
+from tnpipe.cli import app
+
+NET = ("S-8 P4-64(2) N-64(2) P-64(4) N-40(2)", (8, 16, 16), 10)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class FakeTrained:
+    """The TrainedNetwork interface deploy uses, over a random NetworkDescription."""
+
+    def __init__(self, desc, meta):
+        self.description, self.meta = desc, meta
+
+    def transduce(self, x: np.ndarray) -> np.ndarray:
+        # off-chip stand-in: channel k of the spikes = (colour k%3 above a k-dependent level)
+        c = self.description.input_shape[0]
+        img = x.transpose(0, 3, 1, 2).astype(np.int64)
+        return np.stack([(img[:, k % 3] > 30 * (k + 1)) for k in range(c)], 1).astype(np.uint8)
+
+    def hardware_votes(self, spikes: np.ndarray) -> np.ndarray:
+        try:
+            from tnpipe.nn.hardware import hardware_votes
+        except ImportError:  # pragma: no cover - the nn part is absent
+            return self.description.votes(forward(self.description, spikes)[-1])
+        return hardware_votes(self.description, spikes, 64, "cpu")
+
+    def predict_float(self, x: np.ndarray) -> np.ndarray:
+        return self.hardware_votes(self.transduce(x)).argmax(1)
+
+
+@pytest.fixture
+def run_dir(roots, monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 40
+    ds = PreparedDataset(name="toy", kind="image", input_shape=(3, 16, 16), num_classes=10,
+                         class_names=[str(i) for i in range(10)],
+                         x={"train": rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8),
+                            "test": rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8)},
+                         y={"train": rng.integers(0, 10, 8), "test": rng.integers(0, 10, n)}, synthetic=True)
+    prep = roots["prepared"] / "toy-synthetic"
+    ds.save(prep)
+    desc = random_description(*NET, seed=5)
+    rd = roots["results"] / "toy-synthetic" / "net"
+    rd.mkdir(parents=True)
+    desc.save(rd / "network.npz")
+    meta = {"dataset": "toy", "network": "net", "synthetic": True, "prepared_dir": str(prep)}
+    import tnpipe.nn.export as export
+
+    monkeypatch.setattr(export, "load_trained", lambda run_dir, device="cpu": FakeTrained(desc, meta))
+    return rd
+
+
+def test_deploy_writes_a_complete_result_with_full_agreement(run_dir):
+    from tnpipe.deploy import deploy
+
+    res = deploy(run_dir)
+    stored = load_result(run_dir / "result.json")
+    assert set(RESULT_REQUIRED) <= set(stored)
+    assert stored["frames"] == 40 and stored["synthetic"] is True
+    assert stored["agreement"] == 1.0 and stored["votes_identical"] is True
+    assert stored["accuracy_chip"] == stored["accuracy_graph"]
+    assert stored["energy_model"]["model_estimate"] is True and stored["energy_model"]["voltage"] == 1.0
+    assert stored["mw"] > 0 and stored["fps"] > 0
+    assert stored["uj_per_frame"] == pytest.approx(stored["mw"] / stored["fps"] * 1e3)
+    assert stored["fps_per_w"] == pytest.approx(stored["fps"] / (stored["mw"] / 1e3))
+    cm = CoreMap.load(run_dir)
+    assert stored["cores"] == cm.n_cores == sum(stored["cores_per_layer"].values())
+    fp = stored["floorplan"]
+    assert len(fp["core_x"]) == len(fp["core_spikes_per_frame"]) == cm.n_cores
+    assert fp["layer_names"] == cm.layer_names and fp["width"] == 64
+    assert stored["spikes_per_frame"] == pytest.approx(sum(fp["core_spikes_per_frame"]), rel=1e-3)
+    assert res["latency_ticks"] == cm.latency_ticks
+
+
+def test_deploy_skips_a_fresh_result_and_redoes_with_force_or_newer_network(run_dir):
+    from tnpipe.deploy import deploy
+
+    first = deploy(run_dir, frames=8)
+    assert first["frames"] == 8 and not first.get("skipped")
+    again = deploy(run_dir, frames=8)
+    assert again["skipped"] is True and again["date"] == first["date"]
+    forced = deploy(run_dir, frames=9, force=True)
+    assert forced["frames"] == 9 and not forced.get("skipped")
+    later = time.time() + 5
+    os.utime(run_dir / "network.npz", (later, later))
+    assert not deploy(run_dir, frames=8).get("skipped")
+
+
+def test_fixed_tick_rate_sets_fps(run_dir):
+    from tnpipe.deploy import deploy
+
+    res = deploy(run_dir, frames=8, tick_hz=1000.0)
+    assert res["fps"] == 1000.0 and res["tick_source"] == "recipe"
+
+
+def test_cli_deploy_prints_tables(run_dir):
+    result = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8"])
+    assert result.exit_code == 0, result.output
+    assert "cores per layer" in result.output
+    assert "agreement with the training graph: 100.00% (8/8 frames)" in result.output
+
+
+def test_cli_plan_only_ends_with_total_cores():
+    from tnpipe.deploy import plan
+
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "cifar10.toml"
+    result = CliRunner().invoke(app, ["deploy", "--plan-only", str(recipe), "--network", "tiny"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"total cores: {plan(recipe, 'tiny').n_cores}"
+
+
+def test_cli_deploy_missing_run_is_one_red_line(roots):
+    result = CliRunner().invoke(app, ["deploy", str(roots["results"] / "nope" / "net")])
+    assert result.exit_code == 1
+    assert "error:" in result.output and "Traceback" not in result.output
