@@ -154,18 +154,18 @@ def test_no_dataset(fake):
 
 def test_end_to_end_tiny_synthetic_cifar10(roots):
     """The real stages, one tiny synthetic dataset, a one-epoch budget: prepare -> train -> deploy -> report."""
-    pytest.importorskip("tnpipe.deploy", reason="TEMPORARY until the deploy stage lands")
-    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--network", "tiny",
-                              "--set", "train.epochs=1", "--frames", "64", "--plot"])
+    args = ["run", "cifar10", "--synthetic", "--network", "tiny", "--set", "train.epochs=1",
+            "--set", "data.synthetic_train_per_class=16", "--set", "data.synthetic_test_per_class=4"]
+    res = runner.invoke(app, args + ["--plot"])
     assert res.exit_code == 0, res.output
     result = json.loads((roots["results"] / "cifar10-synthetic" / "tiny" / "result.json").read_text())
     assert result["synthetic"] is True and result["network"] == "tiny"
+    assert result["frames"] == 40              # --set data.* reached prepare: 4 test frames x 10 classes
     assert result["agreement"] == 1.0          # the chip reproduces the training graph frame for frame
     rows = list(csv.DictReader(io.StringIO((roots["results"] / "report.csv").read_text())))
     assert [(r["data"], r["dataset"], r["network"]) for r in rows] == [("synthetic", "cifar10", "tiny")]
     assert float(rows[0]["accuracy_chip"]) == result["accuracy_chip"]
     assert (roots["results"] / "report.png").is_file()
-    again = runner.invoke(app, ["run", "cifar10", "--synthetic", "--network", "tiny", "--set", "train.epochs=1",
-                                "--frames", "64"])
+    again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert sum("skipped" in line for line in again.stderr.splitlines()) == 3

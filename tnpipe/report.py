@@ -297,7 +297,7 @@ CSV_EXTRA: tuple[Column, ...] = (
     Column("result_date", "", None, lambda r: r.result["date"]),
     Column("tnpipe_version", "", None, lambda r: r.result["versions"].get("tnpipe", "")),
     Column("torch_version", "", None, lambda r: r.result["versions"].get("torch", "")),
-    Column("device", "", None, lambda r: r.result.get("device", "")),
+    Column("device", "", None, lambda r: r.result.get("device") or (r.result.get("simulator") or {}).get("device", "")),
     Column("result", "", None, lambda r: str(r.path)),
 )
 

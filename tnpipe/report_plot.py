@@ -133,11 +133,11 @@ def plot_floorplan(row: Row, path: Path) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     handles = [Patch(color=layer_rgb[i], label=n) for i, n in enumerate(names)]
-    fig.legend(handles=handles, loc="center right", fontsize=7, title="layer", title_fontsize=8)
+    axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7,
+                       title="layer", title_fontsize=8)
     fig.suptitle(f"{row.dataset}{' (synthetic)' if row.synthetic else ''} {row.network}: "
                  f"{len(spikes)} cores on {chips} chip(s); shade = log spikes/frame "
                  f"(max {spikes.max() if spikes.size else 0:.3g})", fontsize=9)
-    fig.subplots_adjust(right=0.78 if chips == 1 else 0.88)
     _save(fig, path)
     plt.close(fig)
     return Path(path)
