@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.chip.netref import forward, random_description, random_spikes  # noqa: E402
 from tnpipe.chip.compile import compile_program  # noqa: E402
+from tnpipe.chip.energy import estimate, load_profile  # noqa: E402
 from tnpipe.chip.fastpath import FastEngine  # noqa: E402
 from tnpipe.chip.mapper import map_network  # noqa: E402
 
@@ -69,8 +70,15 @@ def main() -> None:
     best = 0.0
     for kernel in ("lut", "gemm"):
         eng = FastEngine(prog, kernel, args.device)
-        got = eng.run(x[:args.check], batch=128).votes
-        exact = bool((got == want).all())
+        checked = eng.run(x[:args.check], batch=128)
+        exact = bool((checked.votes == want).all())
+        if kernel == "lut":   # the energy model on this (random-weight) network's activity
+            act = {"sops": checked.sops_per_frame, "hops": checked.hops_per_frame,
+                   "crossings": checked.crossings_per_frame, "busiest_core_sops": checked.busiest_core_sops,
+                   "io_spikes": checked.recorded["input_packets_per_frame"] + checked.votes.sum() / args.check}
+            e = estimate(act, cm.n_cores, load_profile())
+            print(f"energy model (estimate): fps={e['fps']:.0f} mW={e['mw']:.1f} fps/W={e['fps_per_w']:.0f} "
+                  f"uJ/frame={e['uj_per_frame']:.1f} sops/frame={act['sops']:.3g} hops/frame={act['hops']:.3g}")
         for th in args.threads:
             torch.set_num_threads(th)
             eng.run(x[:128], batch=128)                              # warm-up
