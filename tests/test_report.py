@@ -116,13 +116,14 @@ def test_markdown_exact(three):
     body = [line for line in lines if line.startswith("| ") and line != header]
     assert body == [
         "| real | cifar10 | 1chip | 81.25% | 81.25% | 100.00% | 3901 | 1 | 1000 | 180.0 | 5556 | 180.0 "
-        "| TN 1-chip | 83.41% | 4042 | 1249 | 204.4 | 6109 |",
+        "| TN 1-chip | 83.41% | 4042 | 1249 | 204.4 | 6108.6 |",
         "| real | gtsrb | cpu | 90.00% | 87.50% | 96.88% | 300 | 1 | 2000 | 20.00 | 100000 | 10.00 "
-        "| TN 1-chip (ref. only) | 96.50% | 4042 | 1615 | 200.6 | 8052 |",
+        "| TN 1-chip (ref. only) | 96.50% | 4042 | 1615 | 200.6 | 8051.8 |",
         "| real | fsdd | tiny | 75.00% | 75.00% | 100.00% | 7 | 1 | 1000 | 180.0 | 5556 | 180.0 | - | - | - | - | - | - |",
         "| synthetic | cifar10 | tiny | 50.00% | 50.00% | 100.00% | 12 | 1 | 500.0 | 0.2500 | 2000000 | 0.5000 "
-        "| TN 1-chip (ref. only) | 83.41% | 4042 | 1249 | 204.4 | 6109 |",
+        "| TN 1-chip (ref. only) | 83.41% | 4042 | 1249 | 204.4 | 6108.6 |",
     ]
+    assert "\\* fps, mW, fps/W and uJ/frame of ours are model estimates" in md
     assert "model estimate" in md and "Esser et al." in md and "Table 3" in md
     assert "NOT results on the benchmark" in md
     assert "4 result(s) from git abc1234" in md

@@ -247,6 +247,11 @@ def fmt_sig(x: float | None, sig: int = 4) -> str:
     return f"{x:.{decimals}f}"
 
 
+def fmt_printed(x: float | None) -> str:
+    """A paper value as printed (6 significant digits covers every Table 3 entry): 6108.6, 26.1."""
+    return "-" if x is None else f"{x:g}"
+
+
 def fmt_pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
@@ -280,9 +285,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("paper_row", "paper row†", lambda r: r.paper_label, lambda r: r.paper_label, numeric=False),
     Column("paper_accuracy", "paper acc†", lambda r: fmt_pct(_paper("accuracy")(r)), _paper("accuracy")),
     Column("paper_cores", "paper cores†", lambda r: "-" if r.paper is None else str(r.paper.cores), _paper("cores")),
-    Column("paper_fps", "paper fps†", lambda r: fmt_sig(_paper("fps")(r)), _paper("fps")),
-    Column("paper_mw", "paper mW†", lambda r: fmt_sig(_paper("mw")(r)), _paper("mw")),
-    Column("paper_fps_per_w", "paper fps/W†", lambda r: fmt_sig(_paper("fps_per_w")(r)), _paper("fps_per_w")),
+    Column("paper_fps", "paper fps†", lambda r: fmt_printed(_paper("fps")(r)), _paper("fps")),
+    Column("paper_mw", "paper mW†", lambda r: fmt_printed(_paper("mw")(r)), _paper("mw")),
+    Column("paper_fps_per_w", "paper fps/W†", lambda r: fmt_printed(_paper("fps_per_w")(r)), _paper("fps_per_w")),
 )
 # csv-only provenance columns (the table stays readable)
 CSV_EXTRA: tuple[Column, ...] = (
@@ -358,7 +363,8 @@ def render_markdown(report: Report) -> str:
     for r in report.rows:
         out.append("| " + " | ".join(c.text(r) for c in COLUMNS) + " |")
     out.append("")
-    out += [f"{n}  " for n in footnotes(report)]
+    # "\\*" so that the model-estimate footnote is not read as a list item
+    out += [(("\\" + n) if n.startswith("*") else n) + "  " for n in footnotes(report)]
     if report.skipped:
         out += ["", "Skipped (unreadable) result files:", ""]
         out += [f"- {why}" for _, why in report.skipped]
