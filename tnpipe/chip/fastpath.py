@@ -85,6 +85,8 @@ class FastEngine:
                 reach = float(np.abs(cl.weight).sum(0).max(initial=0.0))
                 tdtype = torch.bfloat16 if reach <= 256 else (torch.float16 if reach <= 2048 else torch.float32)
                 step["table"] = torch.from_numpy(np.ascontiguousarray(table)).to(tdtype).to(dev)
+                if tdtype != torch.float32 and np.abs(cl.thr).max(initial=0) <= 256:
+                    step["thr"] = step["thr"].to(tdtype)     # integers <= 256: exact; compare in the table's type
                 step["in_core_major"] = torch.from_numpy(pad_ids.reshape(-1)).to(dev)      # core, then input
                 step["offsets"] = (torch.arange(chunks, device=dev, dtype=torch.int32) * 256).view(1, 1, chunks)
             self.steps.append(step)
@@ -128,7 +130,8 @@ class FastEngine:
             # 8 frames per int64 word; a 0/1 byte shifted by i < 8 stays in its byte, and the
             # shifted rows have disjoint bits, so their sum is their OR: the packed byte
             byte = (g << self.shifts).sum(2).view(torch.uint8).view(n, c, b)
-            idx = byte.transpose(1, 2).to(torch.int32, memory_format=torch.contiguous_format) + st["offsets"]
+            idx = torch.empty(n, b, c, dtype=torch.int32, device=dev)
+            torch.add(byte.transpose(1, 2), st["offsets"], out=idx)                      # (n, B, c) table rows
             out = F.embedding_bag(idx.view(n * b, c), st["table"], mode="sum")           # (n*B, K)
             spk = out.view(n, b, k) >= st["thr"]
             sbool[st["lo"]:st["hi"]].view(n, k, b).copy_(spk.transpose(1, 2))

@@ -7,6 +7,8 @@ tick engine instead (simulator.py). Both give the same spikes where both apply (
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from tnpipe.chip.compile import UnsupportedMap, compile_program
@@ -24,6 +26,7 @@ def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str 
         raise ValueError(f"engine {engine!r}; expected one of {ENGINES}")
     if engine == "reference":
         return simulate_reference(cm, inputs, streams=streams, device=device)
+    t0 = time.perf_counter()
     try:
         prog = compile_program(cm)
     except UnsupportedMap as e:
@@ -32,4 +35,8 @@ def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str 
         res = simulate_reference(cm, inputs, streams=streams, device=device)
         res.recorded["fallback"] = str(e)
         return res
-    return FastEngine(prog, "lut" if engine == "auto" else engine, device).run(inputs, batch=batch)
+    compile_s = time.perf_counter() - t0
+    eng = FastEngine(prog, "lut" if engine == "auto" else engine, device)
+    res = eng.run(inputs, batch=batch)
+    res.recorded.update(compile_seconds=compile_s, run_seconds=eng.last_seconds)
+    return res
