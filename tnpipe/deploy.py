@@ -38,6 +38,20 @@ def _fresh_result(run_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def _chip_cfg(run_dir: Path):
+    """The [chip] section of the recipe the run was trained with (kept in its checkpoint);
+    the defaults when the checkpoint has none."""
+    from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint
+    from tnpipe.chip.config import ChipCfg
+
+    try:
+        raw = load_checkpoint(run_dir / CHECKPOINT_NAME).get("recipe", {}).get("chip", {}) or {}
+    except (ArtifactError, OSError):
+        raw = {}
+    known = {k: v for k, v in raw.items() if k in ChipCfg.__dataclass_fields__}
+    return ChipCfg(**known)
+
+
 def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
     return {
         "width": cm.spec.chip_width, "height": cm.spec.chip_height, "chips": cm.chips,
@@ -55,8 +69,9 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     """Map, validate, simulate and measure one trained run; write coremap + result.json.
 
     Skips (returns the stored RunResult) when a valid result.json newer than network.npz
-    exists, unless force. frames: test frames to simulate (None or 0: all).
-    tick_hz: fixed tick rate (None or 0: the profile's tick model)."""
+    exists, unless force. frames: test frames to simulate (None or 0: the recipe's
+    chip.frames, else all). tick_hz: fixed tick rate (None or 0: the recipe's chip.tick_hz,
+    else the profile's tick model). The energy profile is the recipe's chip.profile."""
     from tnpipe.chip.energy import energy_model_record, estimate, load_profile
     from tnpipe.chip.mapper import map_network
     from tnpipe.chip.simulate import simulate
@@ -75,6 +90,9 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     for key in ("dataset", "network", "synthetic", "prepared_dir"):
         if key not in meta:
             raise ArtifactError(f"{run_dir / 'train.json'}: key {key!r} missing; re-run `tnpipe train --force`")
+    chip = _chip_cfg(run_dir)
+    frames = frames if frames else (chip.frames or None)
+    tick_hz = tick_hz if tick_hz else (chip.tick_hz or None)
     ds = PreparedDataset.load(Path(meta["prepared_dir"]))
     n = len(ds.y["test"]) if not frames else min(int(frames), len(ds.y["test"]))
     if n == 0:
@@ -95,7 +113,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     graph_pred = graph_votes.argmax(1)
     float_pred = net.predict_float(x)
 
-    prof = load_profile("truenorth-1.0v")
+    prof = load_profile(chip.profile)
     out_spikes = float(sim.votes.sum()) / n
     activity = {
         "sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
