@@ -43,7 +43,7 @@ def _row_counts(s: torch.Tensor) -> torch.Tensor:
 
 
 class FastEngine:
-    def __init__(self, prog: Program, kernel: str = "lut", device: str = "cpu"):
+    def __init__(self, prog: Program, kernel: str = "lut", device: str = "cpu", piece_cores: int = 64):
         if kernel not in KERNELS:
             raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
         self.prog, self.kernel, self.device = prog, kernel, torch.device(device)
@@ -52,18 +52,26 @@ class FastEngine:
         new = np.arange(prog.n_signals, dtype=np.int64)
         nxt = 2 + prog.n_inputs
         blocks = []
+        # lut: a big class runs in pieces of at most `piece_cores` cores that share its table:
+        # each piece's working set stays in cache (measured faster than one large operation)
+        pieces = []
         for cl in prog.classes:
-            ids = cl.out_ids.T if kernel == "gemm" else cl.out_ids        # (K, n) or (n, K) order
+            step = piece_cores if kernel == "lut" else len(cl.in_ids)
+            for r in range(0, len(cl.in_ids), step):
+                pieces.append((cl, slice(r, r + step)))
+        for cl, rows in pieces:
+            ids = cl.out_ids[rows].T if kernel == "gemm" else cl.out_ids[rows]   # (K, n) or (n, K) order
             flat = ids.reshape(-1)
             new[flat] = np.arange(nxt, nxt + len(flat))
             blocks.append((nxt, nxt + len(flat)))
             nxt += len(flat)
         self.n_signals = nxt
         self.steps = []
-        for cl, (lo, hi) in zip(prog.classes, blocks, strict=True):
-            n, u = cl.in_ids.shape
+        tables: dict[int, dict] = {}
+        for (cl, rows), (lo, hi) in zip(pieces, blocks, strict=True):
+            n, u = cl.in_ids[rows].shape
             k = cl.out_ids.shape[1]
-            ins = new[cl.in_ids]
+            ins = new[cl.in_ids[rows]]
             step = {"n": n, "u": u, "k": k, "lo": lo, "hi": hi, "thr": torch.from_numpy(cl.thr).to(dev)}
             # gemm writes rows (k, core), lut rows (core, k): each the order its result comes in
             if kernel == "gemm":
@@ -72,21 +80,13 @@ class FastEngine:
                 step["bias"] = torch.from_numpy(1 - cl.thr[:, None]).to(dev)
             else:
                 chunks = -(-u // 8)
-                wpad = np.zeros((chunks * 8, k), dtype=np.float32)
-                wpad[:u] = cl.weight
-                bitsv = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float32)  # (256, 8)
-                table = np.einsum("vb,cbk->cvk", bitsv, wpad.reshape(chunks, 8, k)).reshape(chunks * 256, k)
+                if id(cl) not in tables:
+                    tables[id(cl)] = self._lut_table(cl, chunks, k)
                 pad_ids = np.zeros((n, chunks * 8), dtype=np.int64)                        # pad with signal 0
                 pad_ids[:, :u] = ins
                 step["chunks"] = chunks
-                # bf16 holds every integer up to 256 exactly: when no column's |weights| sum
-                # past 256, every partial sum is such an integer and the table can be bf16
-                # (half the memory traffic); fp16 likewise up to 2048; else fp32
-                reach = float(np.abs(cl.weight).sum(0).max(initial=0.0))
-                tdtype = torch.bfloat16 if reach <= 256 else (torch.float16 if reach <= 2048 else torch.float32)
-                step["table"] = torch.from_numpy(np.ascontiguousarray(table)).to(tdtype).to(dev)
-                if tdtype != torch.float32 and np.abs(cl.thr).max(initial=0) <= 256:
-                    step["thr"] = step["thr"].to(tdtype)     # integers <= 256: exact; compare in the table's type
+                step["table"], thr = tables[id(cl)]
+                step["thr"] = thr if thr is not None else step["thr"]
                 step["in_core_major"] = torch.from_numpy(pad_ids.reshape(-1)).to(dev)      # core, then input
                 step["offsets"] = (torch.arange(chunks, device=dev, dtype=torch.int32) * 256).view(1, 1, chunks)
             self.steps.append(step)
@@ -99,6 +99,24 @@ class FastEngine:
         self.count_w = torch.from_numpy(w).to(dev)
         self.shifts = torch.arange(8, device=dev, dtype=torch.int64).view(1, 1, 8, 1)
         self.last_seconds = 0.0
+
+    def _lut_table(self, cl, chunks: int, k: int):
+        """T[256c + v, k] = sum over set bits b of v of W[8c + b, k], and the thresholds in
+        the table's type when that is exact."""
+        u = cl.weight.shape[0]
+        wpad = np.zeros((chunks * 8, k), dtype=np.float32)
+        wpad[:u] = cl.weight
+        bitsv = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float32)  # (256, 8)
+        table = np.einsum("vb,cbk->cvk", bitsv, wpad.reshape(chunks, 8, k)).reshape(chunks * 256, k)
+        # bf16 holds every integer up to 256 exactly: when no column's |weights| sum past 256,
+        # every partial sum is such an integer and the table can be bf16 (half the memory
+        # traffic); fp16 likewise up to 2048; else fp32
+        reach = float(np.abs(cl.weight).sum(0).max(initial=0.0))
+        tdtype = torch.bfloat16 if reach <= 256 else (torch.float16 if reach <= 2048 else torch.float32)
+        thr = None
+        if tdtype != torch.float32 and np.abs(cl.thr).max(initial=0) <= 256:
+            thr = torch.from_numpy(cl.thr).to(tdtype).to(self.device)   # integers <= 256: exact
+        return torch.from_numpy(np.ascontiguousarray(table)).to(tdtype).to(self.device), thr
 
     def _batch(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, n_inputs) 0/1 uint8 -> every signal, (n_signals, B) float32 for gemm,
