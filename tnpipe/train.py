@@ -152,7 +152,9 @@ def evaluate(model: EednNet, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
 def run_key(recipe_dict: dict[str, Any], network_text: str, seed: int, synthetic: bool,
             prepared_meta: dict[str, Any]) -> str:
     """Everything that defines a run's outcome (not the device or the process count)."""
-    train_cfg = {k: v for k, v in recipe_dict["train"].items() if k != "per_network"}
+    # settings that change speed, not the outcome, stay out (threads, eval batch)
+    train_cfg = {k: v for k, v in recipe_dict["train"].items()
+                 if k not in ("per_network", "threads", "eval_batch_size")}
     blob = json.dumps({"data": recipe_dict["data"], "train": train_cfg, "network": network_text,
                        "seed": seed, "synthetic": synthetic, "prepared": prepared_meta.get("files")},
                       sort_keys=True)
@@ -252,7 +254,8 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
         if dist.main:
             console.print(f"resuming {rd} after epoch {start_epoch}/{cfg.epochs}")
     elif dist.main and ckpt_path.is_file() and not force:
-        console.print(f"{ckpt_path}: unfinished run found; starting over (use --resume to continue it)")
+        console.print(f"{ckpt_path}: an earlier run's checkpoint is there; starting over "
+                      "(use --resume to continue an unfinished run with the same settings)")
     if dist.main:
         rd.mkdir(parents=True, exist_ok=True)
         if start_epoch == 0 and (rd / "train.log").exists():
@@ -288,7 +291,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
         torch.manual_seed(seed * 7_919 + epoch * 104_729 + dist.rank)  # dropout: a function of (seed, epoch, rank)
         perm = torch.randperm(n, generator=gen)[: per_rank * dist.world][dist.rank::dist.world]
         loss_sum = correct = seen = 0.0
-        rate_sum = 0.0
+        rate_sum, rate_n = 0.0, 0
         bar = progress() if dist.main else None
         task = bar.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps_per_epoch) if bar else None
         if bar:
@@ -301,6 +304,8 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
                 idx = perm[step * local_bs:(step + 1) * local_bs].to(device)
                 xb = augment(x_train_d[idx], cfg.augment if ds.kind == "image" else "none", gen)
                 yb = y_train_d[idx]
+                # spike rates: every step when the sparsity penalty needs them, else sampled for the log
+                model.track_rates = cfg.sparsity_gamma > 0 or step % 10 == 0
                 votes = ddp(xb)
                 loss = _loss_fn(votes, yb, scale)
                 if cfg.sparsity_gamma > 0:
@@ -318,14 +323,16 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
                     loss_sum += float(loss) * len(yb)
                     correct += float((votes.argmax(1) == yb).sum())
                     seen += len(yb)
-                    rate_sum += float(torch.cat(model.rates).mean()) * len(yb)
+                    if model.track_rates:
+                        rate_sum += float(torch.cat(model.rates).mean())
+                        rate_n += 1
                 if bar:
                     bar.advance(task)
         finally:
             if bar:
                 bar.stop()
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr,
-                  "spike_rate": rate_sum / seen, "seconds": time.perf_counter() - t0,
+                  "spike_rate": rate_sum / max(rate_n, 1), "seconds": time.perf_counter() - t0,
                   "steps": steps_per_epoch, "processes": dist.world, "frames_per_process": int(seen)}
         if dist.main:
             record["test_acc_running"] = evaluate(model, x_test_d, y_test_d, cfg.eval_batch_size)

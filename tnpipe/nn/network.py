@@ -36,8 +36,9 @@ class EednLayer(nn.Module):
 class EednNet(nn.Module):
     """The trainable network; `forward(x)` returns class votes (N, classes).
 
-    After each forward in training mode, `self.rates` holds every spiking layer's per-feature
-    mean spike rate (for the sparsity penalty). Input normalisation (x - in_mean)/in_std
+    After a forward in training mode with `track_rates` set, `self.rates` holds every spiking
+    layer's per-feature mean spike rate (for the sparsity penalty; one extra pass per layer,
+    so it is off unless asked for). Input normalisation (x - in_mean)/in_std
     is part of the transduction step and lives in buffers, so checkpoints carry it.
     """
 
@@ -61,11 +62,15 @@ class EednNet(nn.Module):
             class_of_feature = torch.from_numpy(default_class_of_feature(spec.layers[-1].out_channels, spec.num_classes))
         self.readout = VoteReadout(class_of_feature, spec.num_classes)
         self.rates: list[torch.Tensor] = []
+        self.track_rates = False
 
     def transduce(self, x: torch.Tensor) -> torch.Tensor:
         """Multi-bit input (N, C, H, W) float -> binary spikes, the chip's input."""
-        y = self.transduction((x - self.in_mean) / self.in_std)
-        if self.training:
+        # channels-last: the CPU (oneDNN) and GPU convolutions run ~1.5x faster on it, and the
+        # per-feature batch-norm sums become contiguous reductions; values are unchanged
+        x = ((x - self.in_mean) / self.in_std).contiguous(memory_format=torch.channels_last)
+        y = self.transduction(x)
+        if self.training and self.track_rates:
             self.rates.append(y.mean(dim=(0, 2, 3)))
         return y
 
@@ -74,7 +79,7 @@ class EednNet(nn.Module):
         y = spikes
         for layer in self.chip:
             y = layer(y)
-            if self.training:
+            if self.training and self.track_rates:
                 self.rates.append(y.mean(dim=(0, 2, 3)))
         return y
 
