@@ -127,7 +127,6 @@ def compile_program(cm: CoreMap) -> Program:
         raise UnsupportedMap(f"core {c} axon {i} is driven by {int(driven.max())} sources (OR of spikes)")
 
     next_sig = 2 + cm.n_inputs
-    sig_time: dict[int, int] = {}
     neuron_sig = np.full((cm.n_cores, nn), ZERO, dtype=np.int64)
     groups: dict[tuple, list] = {}
     core_tick = np.full(cm.n_cores, -1, dtype=np.int64)
@@ -159,30 +158,39 @@ def compile_program(cm: CoreMap) -> Program:
         rank = np.empty(len(usig), dtype=np.int64)
         rank[by_first] = np.arange(len(usig))
         usig = usig[by_first]
-        w = np.zeros((len(usig), len(uj)), dtype=np.int64)
-        np.add.at(w, rank[inv_ax.ravel()], eff[keep])
+        # fold: W[u, j] = sum of eff over the axons carrying u (rows sorted by u, then summed)
+        r = rank[inv_ax.ravel()]
+        order = np.argsort(r, kind="stable")
+        if len(order):
+            starts = np.flatnonzero(np.r_[True, np.diff(r[order]) != 0])
+            w = np.add.reduceat(eff[keep][order], starts, axis=0)                         # (U, used)
+        else:
+            w = np.zeros((0, len(uj)), dtype=np.int64)
         thr = 1 - a["leak"][c][uj].astype(np.int64) - bias
-        # unique neurons (copies share column and threshold)
-        col = np.concatenate([w, thr[None]], 0).T                                         # (used, U+1)
-        ucol, first_j, inv = np.unique(col, axis=0, return_index=True, return_inverse=True)
-        out_of_unique = np.empty(len(ucol), dtype=np.int64)
-        compute = []
-        for q in np.argsort(first_j):
-            wq, tq = ucol[q, :-1], int(ucol[q, -1])
-            nz = np.flatnonzero(wq)
-            if len(nz) == 0:
-                out_of_unique[q] = ONE if 0 >= tq else ZERO
-            elif len(nz) == 1 and not (0 >= tq) and (wq[nz[0]] >= tq):
-                out_of_unique[q] = usig[nz[0]]                      # relay: fires exactly with its input
-            elif len(nz) == 1 and (0 >= tq) == (wq[nz[0]] >= tq):
-                out_of_unique[q] = ONE if 0 >= tq else ZERO
-            else:
-                out_of_unique[q] = next_sig
-                sig_time[next_sig] = tick
-                compute.append(q)
-                next_sig += 1
+        # unique neurons (copies share column and threshold), in order of first neuron
+        col = np.ascontiguousarray(np.concatenate([w, thr[None]], 0).T)                   # (used, U+1)
+        seen: dict[bytes, int] = {}
+        inv = np.empty(len(uj), dtype=np.int64)
+        first_j = []
+        for j in range(len(uj)):
+            q = seen.setdefault(col[j].tobytes(), len(seen))
+            if q == len(first_j):
+                first_j.append(j)
+            inv[j] = q
+        ucol = col[first_j]
+        wq, tq = ucol[:, :-1], ucol[:, -1]
+        nnz = (wq != 0).sum(1)
+        one = np.where(nnz == 1, wq[np.arange(len(ucol)), np.argmax(wq != 0, 1)], 0)    # the single weight
+        fire0 = 0 >= tq                                                                 # output with silent inputs
+        fire1 = one >= tq                                                               # ... with its one input on
+        out_of_unique = np.where(fire0, ONE, ZERO).astype(np.int64)                      # constants
+        relay = (nnz == 1) & ~fire0 & fire1                                             # fires exactly with its input
+        out_of_unique[relay] = usig[np.argmax(wq[relay] != 0, 1)]
+        compute = np.flatnonzero((nnz > 1) | ((nnz == 1) & fire0 & ~fire1))
+        out_of_unique[compute] = np.arange(next_sig, next_sig + len(compute))
+        next_sig += len(compute)
         neuron_sig[c, uj] = out_of_unique[inv.ravel()]
-        if compute:
+        if len(compute):
             if tick < 0:
                 raise UnsupportedMap(f"core {c} computes from no input (a free-running core)")
             wk = ucol[compute, :-1].T.astype(np.float32)                                  # (U, K)
