@@ -50,6 +50,7 @@ class _LayerPlan:
         self.cin_g = layer.in_channels // layer.groups
         self.cout_g = layer.out_channels // layer.groups
         self.base = 0      # first core id, set in step 3 once every layer's splitter count is known
+        self._at: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
         h, w = layer.in_hw
         self.row_tiles: list[list[int]] = [[] for _ in range(h)]
         self.col_tiles: list[list[int]] = [[] for _ in range(w)]
@@ -80,14 +81,16 @@ class _LayerPlan:
         """(core, pair index q) of every tile of this layer that reads input (c, y, x);
         core ids relative to this layer's first core (add `base`)."""
         g, cl = divmod(c, self.cin_g)
-        out = []
-        for ty in self.row_tiles[y]:
-            rows = self.t.in_rows(ty)
-            for tx in self.col_tiles[x]:
-                cols = self.t.in_cols(tx)
-                q = ((y - rows.start) * len(cols) + (x - cols.start)) * self.cin_g + cl
-                out.append((self.rel_id(g, ty, tx), q))
-        return out
+        key = (y, x)
+        if key not in self._at:   # the tiles reading position (y, x), and the pair index of channel 0
+            at = []
+            for ty in self.row_tiles[y]:
+                rows = self.t.in_rows(ty)
+                for tx in self.col_tiles[x]:
+                    cols = self.t.in_cols(tx)
+                    at.append((ty, tx, ((y - rows.start) * len(cols) + (x - cols.start)) * self.cin_g))
+            self._at[key] = at
+        return [(self.rel_id(g, ty, tx), q0 + cl) for ty, tx, q0 in self._at[key]]
 
 
 def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int], int]]:
