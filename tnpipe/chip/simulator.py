@@ -35,7 +35,11 @@ SLOTS = 16   # scheduler rows: delays 1..15 plus the current tick
 
 @dataclass
 class SimResult:
-    """What a simulation measured. Counters are per frame (averages over frames)."""
+    """What a simulation measured.
+
+    Counters: the fast paths give exact per-frame means (each frame's own activity); the
+    reference engine gives per-tick means over every tick of the run, warm-up and drain
+    included (with one frame per tick, a tick's activity in steady state is a frame's)."""
 
     votes: np.ndarray                      # int64 (N, n_outputs)
     sops_per_frame: float
