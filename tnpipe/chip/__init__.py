@@ -1,5 +1,17 @@
 """The simulated TrueNorth chip: core spec, CoreMap, mapper, simulator, energy model.
 
+    spec.py        CoreSpec / TRUENORTH: every limit (axons, neurons, weights, leak, delays, mesh)
+    coremap.py     CoreMap artifact (coremap.npz + coremap.json with the npz's sha256)
+    validate.py    validate_coremap(cm): every core rule, MappingError naming core/rule/value/limit
+    tiling.py      tiles of output positions per core, chosen to fill 256 axons and neurons
+    mapper.py      map_network(desc, spec) -> CoreMap (axon pairs, copies, splitters, delays)
+    placement.py   snake placement on 64x64 meshes, chips tiled in a near-square grid
+    simulator.py   ReferenceEngine: the generic tick-stepped engine (knows nothing of layers)
+    compile.py     CoreMap -> frame-batched dataflow Program (pairs/copies folded, exact)
+    fastpath.py    FastEngine: "lut" (Four Russians) and "gemm" kernels over a Program
+    simulate.py    simulate(cm, inputs): the fastest exact engine a map allows
+    energy.py      fps, mW, fps/W, uJ/frame from activity (model estimates), profiles/*.toml
+
 Imports nothing of `tnpipe.nn`: the mapper reads a `NetworkDescription` (plain arrays),
 the simulator reads only a CoreMap.
 """
