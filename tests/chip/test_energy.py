@@ -1,0 +1,44 @@
+"""The energy and timing model against hand-computed figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from tnpipe.chip.energy import energy_model_record, estimate, load_profile, modelled_tick_hz
+from tnpipe.errors import RecipeError
+
+
+def test_profile_has_every_constant_at_one_volt():
+    prof = load_profile("truenorth-1.0v")
+    assert prof["voltage"] == 1.0
+    assert prof["energy"]["e_hop_pj"] == pytest.approx(2.3 * (1.0 / 0.775) ** 2, rel=2e-3)   # profile values rounded to 3 figures
+    assert prof["energy"]["e_row_pj"] == pytest.approx(19.3 * (1.0 / 0.775) ** 2, rel=2e-3)   # profile values rounded to 3 figures
+    rec = energy_model_record(prof)
+    assert rec["model_estimate"] is True and rec["profile"] == "truenorth-1.0v"
+
+
+def test_unknown_profile_is_a_one_line_error():
+    with pytest.raises(RecipeError, match="chip profile 'nope' not found .* known profiles: truenorth-1.0v"):
+        load_profile("nope")
+
+
+def test_modelled_tick_is_floor_plus_busiest_core_sops():
+    prof = load_profile()
+    assert modelled_tick_hz(0, prof) == pytest.approx(1 / 47.6e-6)
+    # 10,000 SOPs on one core at 58e9/4096 SOPs/s take 706 us
+    assert modelled_tick_hz(10_000, prof) == pytest.approx(1 / (47.6e-6 + 10_000 * 4096 / 58e9))
+
+
+def test_estimate_adds_static_and_active_energy():
+    prof = load_profile()
+    act = {"sops": 1e6, "hops": 2e5, "crossings": 10, "io_spikes": 1000, "busiest_core_sops": 0}
+    e = estimate(act, cores=2048, prof=prof, tick_hz=1000.0)
+    active_pj = (32.1 * 256 * 2048 + 4.4 * 1e6 + 3.83 * 2e5 + 2.0 * 32 * 1000 + 26.0 * 32 * 10)
+    assert e["active_uj_per_frame"] == pytest.approx(active_pj * 1e-6)
+    assert e["static_mw"] == pytest.approx(75.0 / 2)
+    assert e["mw"] == pytest.approx(75.0 / 2 + 1000 * active_pj * 1e-9)
+    assert e["fps"] == 1000.0 and e["tick_source"] == "recipe"
+    assert e["uj_per_frame"] == pytest.approx(e["mw"] / 1000 * 1e3)
+    assert e["fps_per_w"] == pytest.approx(1000 / (e["mw"] * 1e-3))
+    assert e["model_estimate"] is True
+    assert sum(e["breakdown_uj_per_frame"].values()) == pytest.approx(e["active_uj_per_frame"])
