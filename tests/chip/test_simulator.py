@@ -113,3 +113,16 @@ def test_gpu_fast_path_equals_cpu():  # pragma: no cover - runs only where a GPU
     prog = compile_program(cm)
     for kernel in KERNELS:
         assert (FastEngine(prog, kernel, "cuda").run(x).votes == FastEngine(prog, kernel).run(x).votes).all()
+
+
+def test_worker_threads_give_the_same_votes_and_counts():
+    desc = random_description(*NET, seed=4)
+    prog = compile_program(map_network(desc))
+    x = random_spikes(desc, 45, seed=6).reshape(45, -1)
+    one = FastEngine(prog, "lut").run(x, batch=16, keep_signals=True)
+    two = FastEngine(prog, "lut").run(x, batch=16, keep_signals=True, workers=2)
+    assert (one.votes == two.votes).all()
+    assert (one.recorded["signals"] == two.recorded["signals"]).all()
+    for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame"):
+        assert getattr(one, name) == pytest.approx(getattr(two, name))
+    assert torch.get_num_threads() == 1        # restored (the fixture set 1)

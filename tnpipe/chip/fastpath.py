@@ -155,18 +155,14 @@ class FastEngine:
             sbool[st["lo"]:st["hi"]].view(n, k, b).copy_(spk.transpose(1, 2))
         return s
 
-    def run(self, inputs: np.ndarray, batch: int = 256, keep_signals: bool = False) -> SimResult:
+    def _run_range(self, x_all: np.ndarray, lo: int, hi: int, batch: int, votes: np.ndarray,
+                   keep_signals: bool) -> tuple[torch.Tensor, list]:
+        """Frames lo..hi in batches: votes written in place; returns per-signal spike counts."""
         prog, dev = self.prog, self.device
-        x_all = np.ascontiguousarray(inputs, dtype=np.uint8).reshape(len(inputs), -1)
-        if self.kernel == "lut":   # 8 frames per packed word; byte-lane counts stay below 256
-            batch = max(8, min(2040, batch) // 8 * 8)
-        nf = len(x_all)
-        votes = np.zeros((nf, prog.n_outputs), dtype=np.int64)
         sig_sum = torch.zeros(self.n_signals, dtype=torch.float64, device=dev)
         kept = []
-        t0 = time.perf_counter()
-        for start in range(0, nf, batch):
-            xb = torch.from_numpy(x_all[start:start + batch]).to(dev)
+        for start in range(lo, hi, batch):
+            xb = torch.from_numpy(x_all[start:min(start + batch, hi)]).to(dev)
             real = xb.shape[0]
             if self.kernel == "lut" and real % 8:     # lut packs 8 frames per word: pad with silent frames
                 xb = torch.cat([xb, torch.zeros(8 - real % 8, xb.shape[1], dtype=xb.dtype, device=dev)])
@@ -183,6 +179,38 @@ class FastEngine:
             sig_sum += per_sig.double()
             if keep_signals:
                 kept.append(s.T.to(torch.uint8).cpu().numpy()[:, self.new])
+        return sig_sum, kept
+
+    def run(self, inputs: np.ndarray, batch: int = 256, keep_signals: bool = False,
+            workers: int = 1) -> SimResult:
+        """Simulate every frame. workers > 1 splits the frames over that many Python threads,
+        each running single-threaded torch ops (the ops release the GIL): on small operations
+        this scales across cores better than torch's own intra-op threads."""
+        prog = self.prog
+        x_all = np.ascontiguousarray(inputs, dtype=np.uint8).reshape(len(inputs), -1)
+        if self.kernel == "lut":   # 8 frames per packed word; byte-lane counts stay below 256
+            batch = max(8, min(2040, batch) // 8 * 8)
+        nf = len(x_all)
+        votes = np.zeros((nf, prog.n_outputs), dtype=np.int64)
+        t0 = time.perf_counter()
+        workers = max(1, min(int(workers), -(-nf // batch) if nf else 1))
+        if workers == 1:
+            sig_sum, kept = self._run_range(x_all, 0, nf, batch, votes, keep_signals)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            per = -(-nf // workers)
+            ranges = [(lo, min(nf, lo + per)) for lo in range(0, nf, per)]
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with ThreadPoolExecutor(len(ranges)) as pool:
+                    parts = list(pool.map(lambda r: self._run_range(x_all, r[0], r[1], batch, votes, keep_signals),
+                                          ranges))
+            finally:
+                torch.set_num_threads(threads)
+            sig_sum = sum(p[0] for p in parts)
+            kept = [k for p in parts for k in p[1]]
         self.last_seconds = time.perf_counter() - t0
         nf_ = max(nf, 1)
         mean_new = (sig_sum / nf_).cpu().numpy()

@@ -20,7 +20,7 @@ ENGINES = ("auto", "reference", *KERNELS)
 
 
 def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str = "cpu",
-             batch: int = 256, streams: int = 16) -> SimResult:
+             batch: int = 256, streams: int = 16, workers: int = 1) -> SimResult:
     """inputs (N, n_inputs) {0,1} -> SimResult (votes per frame, activity per frame)."""
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}; expected one of {ENGINES}")
@@ -37,6 +37,6 @@ def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str 
         return res
     compile_s = time.perf_counter() - t0
     eng = FastEngine(prog, "lut" if engine == "auto" else engine, device)
-    res = eng.run(inputs, batch=batch)
+    res = eng.run(inputs, batch=batch, workers=workers)
     res.recorded.update(compile_seconds=compile_s, run_seconds=eng.last_seconds)
     return res
