@@ -200,3 +200,24 @@ def test_tiny_network_on_cuda_matches_its_own_hardware_mode(tiny, roots):
     rd = train(tiny, "tiny", synthetic=True, device="cuda")
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["agreement"] == 1.0 and meta["hw_test_acc"] >= 0.6
+
+
+def test_time_budget_stops_and_still_exports(tiny):
+    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=50", "train.time_budget_min=0.002"])
+    meta = json.loads((rd / "train.json").read_text())
+    assert meta["finished"] and meta["epochs_planned"] == 50 and 1 <= meta["epochs"] < 50
+    assert meta["history"][-1]["complete"] is False and meta["agreement"] == 1.0
+    assert "time budget of 0.002 min spent" in (rd / "train.log").read_text()
+    assert load_checkpoint(rd / "checkpoint.pt")["epoch"] == meta["epochs"]
+
+
+def test_lr_schedules():
+    from tnpipe.train import lr_at
+    from tnpipe.train_config import TrainCfg
+
+    step = TrainCfg(lr=1.0, schedule="step", lr_drops=[0.5, 0.75])
+    assert [round(lr_at(step, s, 100), 6) for s in (0, 49, 50, 74, 75, 99)] == [1, 1, 0.1, 0.1, 0.01, 0.01]
+    cos = TrainCfg(lr=1.0, schedule="cosine")
+    assert lr_at(cos, 0, 100) == 1.0 and lr_at(cos, 50, 100) == pytest.approx(0.5)
+    assert lr_at(cos, 10, 100, time_frac=0.5) == pytest.approx(0.5)   # the budget leads
+    assert lr_at(cos, 10, 100, time_frac=2.0) == pytest.approx(0.0)

@@ -94,9 +94,12 @@ class Dist:
 # ---------------------------------------------------------------------------------- pieces
 
 
-def lr_at(cfg: TrainCfg, step: int, total: int) -> float:
-    """'step': lr / 10^(drops passed) [EEDN: dropped 10x twice]; 'cosine': half a cosine."""
-    frac = step / max(total, 1)
+def lr_at(cfg: TrainCfg, step: int, total: int, time_frac: float = 0.0) -> float:
+    """'step': lr / 10^(drops passed) [EEDN: dropped 10x twice]; 'cosine': half a cosine.
+
+    Progress is the share of steps done, or, with a wall-clock budget, the share of the
+    budget spent if that is larger (so the schedule completes when the budget does)."""
+    frac = min(1.0, max(step / max(total, 1), time_frac))
     if cfg.schedule == "cosine":
         return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * frac))
     return cfg.lr * 0.1 ** sum(frac >= f for f in cfg.lr_drops)
@@ -284,6 +287,13 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
                 "rng": _rng_state(device), "epoch": epoch, "finished": finished, "history": history}
 
     # --- loop ---------------------------------------------------------------------------
+    # A wall-clock budget (train.time_budget_min > 0) anneals by time and stops when spent;
+    # such a run is not bit-reproducible (the step it stops at depends on the machine).
+    budget_s = cfg.time_budget_min * 60.0
+    spent_before = sum(h["seconds"] for h in history)
+    t_loop = time.perf_counter()
+    out_of_time = False
+    epochs_done = start_epoch
     model.train()
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
@@ -298,7 +308,11 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
             bar.start()
         try:
             for step in range(steps_per_epoch):
-                lr = lr_at(cfg, epoch * steps_per_epoch + step, total_steps)
+                time_frac = (spent_before + time.perf_counter() - t_loop) / budget_s if budget_s > 0 else 0.0
+                if budget_s > 0 and dist.any_flag(time_frac >= 1.0, device):
+                    out_of_time = True
+                    break
+                lr = lr_at(cfg, epoch * steps_per_epoch + step, total_steps, time_frac)
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 idx = perm[step * local_bs:(step + 1) * local_bs].to(device)
@@ -331,14 +345,18 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
         finally:
             if bar:
                 bar.stop()
+        if seen == 0:  # the budget ran out before this epoch's first step
+            break
+        epochs_done = epoch + 1
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr,
                   "spike_rate": rate_sum / max(rate_n, 1), "seconds": time.perf_counter() - t0,
-                  "steps": steps_per_epoch, "processes": dist.world, "frames_per_process": int(seen)}
+                  "steps": steps_per_epoch, "processes": dist.world, "frames_per_process": int(seen),
+                  "complete": not out_of_time}
         if dist.main:
             record["test_acc_running"] = evaluate(model, x_test_d, y_test_d, cfg.eval_batch_size)
             history.append(record)
             save_checkpoint(ckpt_path, checkpoint_state(epoch + 1, False))
-            _log(rd, f"epoch {epoch + 1:>3}/{cfg.epochs}  loss {record['loss']:.4f}  "
+            _log(rd, f"epoch {epoch + 1:>3}/{cfg.epochs}{'*' if out_of_time else ''}  loss {record['loss']:.4f}  "
                      f"train_acc {record['train_acc']:.4f}  test_acc(running-stats) {record['test_acc_running']:.4f}  "
                      f"lr {lr:.3g}  spike_rate {record['spike_rate']:.3f}  {record['seconds']:.1f}s")
         else:
@@ -346,18 +364,24 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
         dist.barrier()
         if os.environ.get(STOP_AFTER_ENV) == str(epoch + 1):
             raise KeyboardInterrupt(f"{STOP_AFTER_ENV}={epoch + 1}")
+        if out_of_time:
+            if dist.main:
+                _log(rd, f"time budget of {cfg.time_budget_min:g} min spent: stopped in epoch {epoch + 1} "
+                         f"(* = partial epoch, {int(seen)} frames per process)")
+            break
 
     # --- finish: inference statistics, export, hardware-mode accuracy ---------------------
     if dist.main:
         _finish(rd, model, cfg, ds, x_train, x_test_d, y_test, device, history, network, net_text, synthetic,
-                prep, key, seed, time.perf_counter() - t_start, checkpoint_state)
+                prep, key, seed, time.perf_counter() - t_start, checkpoint_state, epochs_done)
     dist.barrier()
     return rd
 
 
 def _finish(rd: Path, model: EednNet, cfg: TrainCfg, ds: PreparedDataset, x_train: torch.Tensor,
             x_test_d: torch.Tensor, y_test: torch.Tensor, device: str, history: list, network: str,
-            net_text: str, synthetic: bool, prep: Path, key: str, seed: int, seconds: float, checkpoint_state) -> None:
+            net_text: str, synthetic: bool, prep: Path, key: str, seed: int, seconds: float, checkpoint_state,
+            epochs_done: int) -> None:
     t0 = time.perf_counter()
     if cfg.bn_stats == "full":
         set_full_set_statistics(model, x_train, cfg.eval_batch_size, device)
@@ -377,13 +401,14 @@ def _finish(rd: Path, model: EednNet, cfg: TrainCfg, ds: PreparedDataset, x_trai
     float_acc = float((float_pred == y).mean()) if len(y) else 0.0
     agreement = float((hw_pred == float_pred).mean()) if len(y) else 1.0
     desc.save(rd / "network.npz")
-    save_checkpoint(rd / CHECKPOINT_NAME, checkpoint_state(cfg.epochs, True))
+    save_checkpoint(rd / CHECKPOINT_NAME, checkpoint_state(epochs_done, True))
     meta = {
         "dataset": ds.name, "network": network, "network_text": net_text, "synthetic": synthetic,
         "prepared_dir": str(prep), "test_frames": int(len(y)),
         "hw_test_acc": hw_acc, "float_test_acc": float_acc, "agreement": agreement,
         "test_acc_running_stats": history[-1].get("test_acc_running") if history else None,
-        "epochs": cfg.epochs, "seconds": seconds + (time.perf_counter() - t0), "finished": True,
+        "epochs": epochs_done, "epochs_planned": cfg.epochs, "time_budget_min": cfg.time_budget_min,
+        "seconds": seconds + (time.perf_counter() - t0), "finished": True,
         "bn_stats": cfg.bn_stats, "seed": seed, "run_key": key,
         "train": asdict(cfg), "history": history,
     }

@@ -38,6 +38,8 @@ class TrainCfg:
     augment: str = "none"                         # [EEDN] none; "flip", "flipcrop" (images only)
     eval_batch_size: int = 512
     threads: int = 0                              # torch CPU threads; 0 = torch's default
+    time_budget_min: float = 0.0                  # > 0: anneal by wall clock and stop when spent
+                                                  # (CPU benchmark; not bit-reproducible)
     # per-network settings, e.g. [train.per_network.tiny] epochs = 6: the tiny demo net and
     # the 8-chip net of one recipe need different schedules. Precedence: [train] <
     # per_network.NAME < --set train.KEY=VALUE.
@@ -78,5 +80,7 @@ class TrainCfg:
             raise RecipeError(f"{where}.dropout: {self.dropout} must be in [0, 1)")
         if not 0.0 <= self.hysteresis < 0.5:
             raise RecipeError(f"{where}.hysteresis: {self.hysteresis} must be in [0, 0.5)")
+        if self.time_budget_min < 0:
+            raise RecipeError(f"{where}.time_budget_min: {self.time_budget_min} must be >= 0 (0 = no budget)")
         if any(not 0.0 < f < 1.0 for f in self.lr_drops):
             raise RecipeError(f"{where}.lr_drops: {self.lr_drops} must be fractions of training in (0, 1)")
