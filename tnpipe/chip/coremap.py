@@ -111,12 +111,19 @@ class CoreMap:
         """bool (n, 256): neurons that are evaluated (they drive an axon or an output)."""
         return self.arrays["target_core"] != UNUSED
 
-    def global_xy(self) -> tuple[np.ndarray, np.ndarray]:
-        """Core coordinates on the whole system mesh: chips tiled chip_grid[0] wide."""
+    def chip_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each core's chip position in the grid of chips: a snake over rows of chip_grid[0]
+        chips, so that consecutive chips (consecutive layers) are always neighbours."""
         chip = self.arrays["core_chip"].astype(np.int64)
-        gx = (chip % self.chip_grid[0]) * self.spec.chip_width + self.arrays["core_x"]
-        gy = (chip // self.chip_grid[0]) * self.spec.chip_height + self.arrays["core_y"]
-        return gx, gy
+        cols = self.chip_grid[0]
+        cy = chip // cols
+        cx = np.where(cy % 2 == 1, cols - 1 - chip % cols, chip % cols)
+        return cx, cy
+
+    def global_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Core coordinates on the whole system mesh of chips."""
+        cx, cy = self.chip_xy()
+        return cx * self.spec.chip_width + self.arrays["core_x"], cy * self.spec.chip_height + self.arrays["core_y"]
 
     def route_cost(self) -> tuple[np.ndarray, np.ndarray]:
         """Per neuron: (hops, chip crossings) of its spike, dimension order x then y.
@@ -125,8 +132,7 @@ class CoreMap:
         path); crossings = chip columns + chip rows passed. Off-chip and unused neurons: 0.
         """
         gx, gy = self.global_xy()
-        chip = self.arrays["core_chip"].astype(np.int64)
-        cx, cy = chip % self.chip_grid[0], chip // self.chip_grid[0]
+        cx, cy = self.chip_xy()
         tc = self.arrays["target_core"].astype(np.int64)
         on = tc >= 0
         t = np.where(on, tc, 0)

@@ -4,7 +4,8 @@ Cores arrive in network order (layer by layer, splitters right after their layer
 snake walk keeps every layer's cores contiguous and consecutive layers adjacent: most
 spikes travel a few rows, never across the chip. Rows alternate direction so that the
 walk itself never jumps (consecutive cores are always 1 hop apart). Chips are tiled in a
-near-square grid (e.g. 4 chips as 2x2, like the 4x4 NS16e board uses 16).
+near-square grid (e.g. 4 chips as 2x2, like the 4x4 NS16e board uses 16), walked as a
+snake too (CoreMap.chip_xy), so consecutive chips are neighbours.
 """
 
 from __future__ import annotations
