@@ -14,9 +14,11 @@ import numpy as np
 from tnpipe.chip.compile import UnsupportedMap, compile_program
 from tnpipe.chip.coremap import CoreMap
 from tnpipe.chip.fastpath import KERNELS, FastEngine
+from tnpipe.chip.popcount import AVAILABLE as POPCOUNT_AVAILABLE
+from tnpipe.chip.popcount import PopcountEngine
 from tnpipe.chip.simulator import SimResult, simulate_reference
 
-ENGINES = ("auto", "reference", *KERNELS)
+ENGINES = ("auto", "reference", *KERNELS, "popcount")
 
 
 def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str = "cpu",
@@ -36,7 +38,19 @@ def simulate(cm: CoreMap, inputs: np.ndarray, engine: str = "auto", device: str 
         res.recorded["fallback"] = str(e)
         return res
     compile_s = time.perf_counter() - t0
-    eng = FastEngine(prog, "lut" if engine == "auto" else engine, device)
+    # auto: the popcount engine (numba, bit-packed spikes) on CPU when numba is there, else lut
+    if engine == "popcount" or (engine == "auto" and POPCOUNT_AVAILABLE and device == "cpu"):
+        try:
+            eng = PopcountEngine(prog)
+        except UnsupportedMap:
+            if engine != "auto":
+                raise
+            eng = None
+        if eng is not None:
+            res = eng.run(inputs, batch=max(batch, 1024))
+            res.recorded.update(compile_seconds=compile_s, run_seconds=eng.last_seconds)
+            return res
+    eng = FastEngine(prog, "lut" if engine in ("auto", "popcount") else engine, device)
     res = eng.run(inputs, batch=batch, workers=workers)
     res.recorded.update(compile_seconds=compile_s, run_seconds=eng.last_seconds)
     return res

@@ -1,0 +1,116 @@
+"""The popcount engine gives exactly the reference engine's spikes and counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.chip.netref import forward, random_description, random_spikes
+from tnpipe.chip import popcount
+from tnpipe.chip.compile import compile_program
+from tnpipe.chip.fastpath import FastEngine
+from tnpipe.chip.mapper import map_network
+from tnpipe.chip.simulate import simulate
+from tnpipe.chip.simulator import ReferenceEngine
+from tnpipe.chip.spec import CoreSpec
+
+pytestmark = pytest.mark.skipif(not popcount.AVAILABLE, reason="numba is not installed")
+
+NET = ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-40(2)", (3, 16, 16), 10)
+SPLIT = ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5)
+
+
+def test_transpose64_turns_a_bit_matrix():
+    rng = np.random.default_rng(0)
+    bits = (rng.random((64, 64)) < 0.5).astype(np.uint8)                 # bits[r, c]
+    a = np.packbits(bits, axis=1, bitorder="little").view(np.uint64)[:, 0].copy()
+    popcount._transpose64(a)
+    got = np.unpackbits(a.view(np.uint8).reshape(64, 8), axis=1, bitorder="little")
+    assert (got == bits.T).all()
+
+
+@pytest.mark.parametrize("net", [NET, SPLIT])
+def test_popcount_spikes_equal_reference_engine(net):
+    """Every used neuron's spike in every frame, and the votes; 70 frames: two rows of
+    64-frame words, the second one partly padding."""
+    desc = random_description(*net, seed=11)
+    cm = map_network(desc)
+    x = random_spikes(desc, 70, seed=5).reshape(70, -1)
+    ref = ReferenceEngine(cm).run(x, streams=7, record=True)
+    rec, per = ref.recorded["spikes"], ref.recorded["frames_per_stream"]
+    prog = compile_program(cm)
+    fast = popcount.PopcountEngine(prog).run(x, batch=128, keep_signals=True)
+    sig = fast.recorded["signals"]
+    assert sig.shape == (70, prog.n_signals)
+    cores, neurons = np.nonzero(cm.used())
+    tick = prog.core_tick[cores]
+    for f in range(70):
+        b, fl = divmod(f, per)
+        want = rec[fl + tick, cores, neurons, b]
+        got = sig[f, prog.neuron_sig[cores, neurons]]
+        assert (got == want).all(), f"frame {f}: {(got != want).sum()} neurons differ"
+    assert (fast.votes == ref.votes).all()
+    assert (fast.votes == desc.votes(forward(desc, x.reshape(70, *desc.input_shape))[-1])).all()
+
+
+def test_popcount_equals_lut_on_signals_and_counters_across_batches_and_threads():
+    desc = random_description(*NET, seed=4)
+    prog = compile_program(map_network(desc))
+    x = random_spikes(desc, 150, seed=6).reshape(150, -1)
+    lut = FastEngine(prog, "lut").run(x, batch=64, keep_signals=True)
+    for batch, workers in ((64, 1), (256, 2)):
+        pc = popcount.PopcountEngine(prog).run(x, batch=batch, keep_signals=True, workers=workers)
+        assert (pc.votes == lut.votes).all()
+        assert (pc.recorded["signals"] == lut.recorded["signals"]).all()
+        for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame", "crossings_per_frame",
+                     "busiest_core_sops"):
+            assert getattr(pc, name) == pytest.approx(getattr(lut, name), rel=1e-12), name
+        assert np.allclose(pc.core_spikes_per_frame, lut.core_spikes_per_frame, rtol=1e-12)
+        assert pc.recorded["input_packets_per_frame"] == lut.recorded["input_packets_per_frame"]
+
+
+def test_popcount_counts_equal_reference_counts():
+    """As in test_simulator: leaks <= 0, one frame alone in the tick engine is all the
+    activity; small chips make the map span chips so crossings count."""
+    spec = CoreSpec(chip_width=4, chip_height=4)
+    desc = random_description(*NET, seed=2, leak_range=(-4, 0))
+    cm = map_network(desc, spec)
+    assert cm.chips > 1
+    x = random_spikes(desc, 1, seed=9).reshape(1, -1)
+    ref = ReferenceEngine(cm).run(x, streams=1)
+    ticks = 1 + cm.latency_ticks + 1
+    fast = popcount.PopcountEngine(compile_program(cm)).run(x)
+    assert fast.spikes_per_frame > 0 and fast.crossings_per_frame > 0
+    for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame", "crossings_per_frame"):
+        assert getattr(fast, name) == pytest.approx(getattr(ref, name) * ticks), name
+    assert np.allclose(fast.core_spikes_per_frame, ref.core_spikes_per_frame * ticks)
+    assert (fast.votes == ref.votes).all()
+
+
+def test_wide_integer_weights_use_bit_planes():
+    """Folded weights beyond {-1, 0, 1} and more than 128 inputs (the general kernel):
+    the same spikes as the lut engine, which sums the weights as numbers."""
+    desc = random_description(*NET, seed=8)
+    prog = compile_program(map_network(desc))
+    rng = np.random.default_rng(3)
+    for cl in prog.classes:
+        cl.weight = rng.integers(-9, 10, size=cl.weight.shape).astype(np.float32)
+        cl.thr = rng.integers(-4, 6, size=cl.thr.shape).astype(np.float32)
+    wide = prog.classes[0]     # 150 inputs: three words; extra reads of existing signals
+    extra = rng.choice(wide.in_ids.reshape(-1), size=(wide.in_ids.shape[0], 150 - wide.in_ids.shape[1]))
+    wide.in_ids = np.concatenate([wide.in_ids, extra], 1)
+    wide.weight = rng.integers(-3, 4, size=(150, wide.weight.shape[1])).astype(np.float32)
+    x = random_spikes(desc, 64, seed=1).reshape(64, -1)
+    lut = FastEngine(prog, "lut").run(x, batch=64, keep_signals=True)
+    pc = popcount.PopcountEngine(prog).run(x, keep_signals=True)
+    assert (pc.recorded["signals"] == lut.recorded["signals"]).all()
+    assert (pc.votes == lut.votes).all()
+
+
+def test_simulate_dispatches_the_popcount_engine():
+    desc = random_description(*SPLIT, seed=3)
+    cm = map_network(desc)
+    x = random_spikes(desc, 5, seed=2).reshape(5, -1)
+    res = simulate(cm, x, engine="popcount")
+    assert res.engine == "fast-popcount"
+    assert (res.votes == desc.votes(forward(desc, x.reshape(5, *desc.input_shape))[-1])).all()
