@@ -128,10 +128,16 @@ def main() -> None:
     recipe = load_recipe(args.recipe)
     text = recipe.network(args.speed_network)
     shape, classes = (3, 32, 32), 10
-    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    e, f = images_per_second(text, shape, classes, "cpu")
-    ratio = e / f
-    print(f"speed cpu  {args.speed_network}: eedn {e:.1f} img/s  float {f:.1f} img/s  ratio {ratio:.3f}   [{text}]")
+    threads = recipe.train.for_network(args.network).threads or torch.get_num_threads()
+    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}; load average {os.getloadavg()[0]:.2f}")
+    ratio = None
+    for th in sorted({threads, os.cpu_count() or 1}):
+        torch.set_num_threads(th)
+        e, f = images_per_second(text, shape, classes, "cpu")
+        print(f"speed cpu  {args.speed_network} ({th} thread{'s' if th > 1 else ''}): eedn {e:.1f} img/s  "
+              f"float {f:.1f} img/s  ratio {e / f:.3f}   [{text}]")
+        if th == threads:
+            ratio = e / f  # the last line reports the thread count training uses
     if torch.cuda.is_available():
         one = recipe.network("1chip")
         ec, fc = images_per_second(one, shape, classes, "cuda", batch=128, rounds=5, steps=10)
