@@ -166,6 +166,9 @@ def test_end_to_end_tiny_synthetic_cifar10(roots):
     assert [(r["data"], r["dataset"], r["network"]) for r in rows] == [("synthetic", "cifar10", "tiny")]
     assert float(rows[0]["accuracy_chip"]) == result["accuracy_chip"]
     assert (roots["results"] / "report.png").is_file()
+    assert (roots["results"] / "floorplans" / "cifar10-synthetic-tiny.png").is_file()
+    md = (roots["results"] / "report.md").read_text()
+    assert f"1 result(s) from git {result['git_sha']}" in md and "simulated on cpu" in md
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert sum("skipped" in line for line in again.stderr.splitlines()) == 3

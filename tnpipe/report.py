@@ -331,13 +331,15 @@ def provenance(report: Report) -> list[str]:
         f"({', '.join(f'{k} {v}' for k, v in env.get('versions', {}).items())})",
         f"results root: {report.root}",
     ]
-    by_sha: dict[tuple[str, str], int] = {}
+    by_sha: dict[tuple[str, str, str], int] = {}
     for r in report.rows:
         v = r.result["versions"]
-        key = (r.result["git_sha"], ", ".join(f"{k} {v[k]}" for k in sorted(v)))
+        device = r.result.get("device") or (r.result.get("simulator") or {}).get("device", "")
+        key = (r.result["git_sha"], ", ".join(f"{k} {v[k]}" for k in sorted(v)), device)
         by_sha[key] = by_sha.get(key, 0) + 1
-    for (sha, vers), n in sorted(by_sha.items()):
-        lines.append(f"{n} result(s) from git {sha} ({vers})")
+    for (sha, vers, device), n in sorted(by_sha.items()):
+        on = f", simulated on {device}" if device else ""
+        lines.append(f"{n} result(s) from git {sha} ({vers}{on})")
     return lines
 
 
