@@ -174,7 +174,7 @@ def test_full_set_statistics_are_whole_set_moments():
     x = torch.randn(50, 2, 4, 4)
     set_full_set_statistics(net, x, batch_size=7)
     with torch.no_grad():
-        s0 = net.transduction.conv((x - net.in_mean) / net.in_std).double()
+        s0 = net.transduction.conv(net.normalise(x)).double()
         assert torch.allclose(net.transduction.bn.mean, s0.mean(dim=(0, 2, 3)))
         assert torch.allclose(net.transduction.bn.std, s0.std(dim=(0, 2, 3), unbiased=False))
         s1 = net.chip[0].conv(net.transduce(x)).double()  # under the fixed layer-0 statistics

@@ -83,7 +83,7 @@ class TrinaryWeight(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, hidden: torch.Tensor, trinary: torch.Tensor) -> torch.Tensor:
-        return trinary.clone()
+        return trinary.view_as(trinary)  # a view: no copy of the weights per step
 
     @staticmethod
     def backward(ctx, grad_w: torch.Tensor) -> tuple[torch.Tensor, None]:
@@ -173,7 +173,7 @@ class BatchNormSpike(torch.autograd.Function):
     def backward(ctx, grad_y: torch.Tensor, _gmu, _gsigma):
         r, bias, sigma, d, floored = ctx.saved_tensors
         m = r.shape[0] * r.shape[2] * r.shape[3]
-        g = r.abs().neg_().add_(1.0).clamp_(min=0.0).mul_(grad_y)      # dL/dr = dL/dy * triangle
+        g = torch.rsub(r.abs().clamp_(max=1.0), 1.0).mul_(grad_y)        # dL/dr = dL/dy * (1 - min(|r|, 1))
         grad_b = g.sum(dim=(0, 2, 3))
         xhat = r + (-bias).view(1, -1, 1, 1)                              # (s - mu) / d
         mean_g = grad_b / m

@@ -64,12 +64,16 @@ class EednNet(nn.Module):
         self.rates: list[torch.Tensor] = []
         self.track_rates = False
 
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """(x - mean) / std per input channel (training-split statistics), channels-last.
+
+        Channels-last: the CPU (oneDNN) and GPU convolutions run ~1.5x faster on it, and the
+        per-feature batch-norm sums become contiguous reductions; values are unchanged."""
+        return ((x + (-self.in_mean)) / self.in_std).contiguous(memory_format=torch.channels_last)
+
     def transduce(self, x: torch.Tensor) -> torch.Tensor:
         """Multi-bit input (N, C, H, W) float -> binary spikes, the chip's input."""
-        # channels-last: the CPU (oneDNN) and GPU convolutions run ~1.5x faster on it, and the
-        # per-feature batch-norm sums become contiguous reductions; values are unchanged
-        x = ((x - self.in_mean) / self.in_std).contiguous(memory_format=torch.channels_last)
-        y = self.transduction(x)
+        y = self.transduction(self.normalise(x))
         if self.training and self.track_rates:
             self.rates.append(y.mean(dim=(0, 2, 3)))
         return y

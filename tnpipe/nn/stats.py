@@ -40,7 +40,7 @@ def set_full_set_statistics(model: EednNet, x: torch.Tensor, batch_size: int = 5
         def layer_input(ci: int, chunk: torch.Tensor, li: int = li, current: list = current) -> torch.Tensor:
             if li == 0:
                 c = normalise(chunk) if normalise is not None else chunk
-                return (c.to(device=device, dtype=torch.float32) - model.in_mean) / model.in_std
+                return model.normalise(c.to(device=device, dtype=torch.float32))
             return current[ci].to(device=device, dtype=torch.float32)
 
         for ci, chunk in enumerate(chunks):  # pass 1: the statistics
