@@ -7,19 +7,20 @@ import pytest
 
 from tests.chip.netref import forward, random_description, random_spikes
 from tnpipe.chip import popcount
-from tnpipe.chip.compile import compile_program
+from tnpipe.chip.compile import UnsupportedMap, compile_program
 from tnpipe.chip.fastpath import FastEngine
 from tnpipe.chip.mapper import map_network
 from tnpipe.chip.simulate import simulate
 from tnpipe.chip.simulator import ReferenceEngine
 from tnpipe.chip.spec import CoreSpec
 
-pytestmark = pytest.mark.skipif(not popcount.AVAILABLE, reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not popcount.AVAILABLE, reason="numba is not installed")
 
 NET = ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-40(2)", (3, 16, 16), 10)
 SPLIT = ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5)
 
 
+@needs_numba
 def test_transpose64_turns_a_bit_matrix():
     rng = np.random.default_rng(0)
     bits = (rng.random((64, 64)) < 0.5).astype(np.uint8)                 # bits[r, c]
@@ -29,6 +30,7 @@ def test_transpose64_turns_a_bit_matrix():
     assert (got == bits.T).all()
 
 
+@needs_numba
 @pytest.mark.parametrize("net", [NET, SPLIT])
 def test_popcount_spikes_equal_reference_engine(net):
     """Every used neuron's spike in every frame, and the votes; 70 frames: two rows of
@@ -53,6 +55,7 @@ def test_popcount_spikes_equal_reference_engine(net):
     assert (fast.votes == desc.votes(forward(desc, x.reshape(70, *desc.input_shape))[-1])).all()
 
 
+@needs_numba
 def test_popcount_equals_lut_on_signals_and_counters_across_batches_and_threads():
     desc = random_description(*NET, seed=4)
     prog = compile_program(map_network(desc))
@@ -69,6 +72,7 @@ def test_popcount_equals_lut_on_signals_and_counters_across_batches_and_threads(
         assert pc.recorded["input_packets_per_frame"] == lut.recorded["input_packets_per_frame"]
 
 
+@needs_numba
 def test_popcount_counts_equal_reference_counts():
     """As in test_simulator: leaks <= 0, one frame alone in the tick engine is all the
     activity; small chips make the map span chips so crossings count."""
@@ -87,6 +91,7 @@ def test_popcount_counts_equal_reference_counts():
     assert (fast.votes == ref.votes).all()
 
 
+@needs_numba
 def test_wide_integer_weights_use_bit_planes():
     """Folded weights beyond {-1, 0, 1} and more than 128 inputs (the general kernel):
     the same spikes as the lut engine, which sums the weights as numbers."""
@@ -107,10 +112,27 @@ def test_wide_integer_weights_use_bit_planes():
     assert (pc.votes == lut.votes).all()
 
 
+@needs_numba
 def test_simulate_dispatches_the_popcount_engine():
     desc = random_description(*SPLIT, seed=3)
     cm = map_network(desc)
     x = random_spikes(desc, 5, seed=2).reshape(5, -1)
     res = simulate(cm, x, engine="popcount")
     assert res.engine == "fast-popcount"
+    assert simulate(cm, x, engine="auto").engine == "fast-popcount"      # the fastest exact engine
+    assert (res.votes == desc.votes(forward(desc, x.reshape(5, *desc.input_shape))[-1])).all()
+
+
+def test_without_numba_the_engine_refuses_and_auto_uses_lut(monkeypatch):
+    from tnpipe.chip import simulate as sim
+
+    desc = random_description(*SPLIT, seed=3)
+    cm = map_network(desc)
+    x = random_spikes(desc, 5, seed=2).reshape(5, -1)
+    monkeypatch.setattr(popcount, "AVAILABLE", False)
+    monkeypatch.setattr(sim, "POPCOUNT_AVAILABLE", False)
+    with pytest.raises(UnsupportedMap, match="needs numba"):
+        popcount.PopcountEngine(compile_program(cm))
+    res = simulate(cm, x, engine="auto")
+    assert res.engine == "fast-lut"
     assert (res.votes == desc.votes(forward(desc, x.reshape(5, *desc.input_shape))[-1])).all()
