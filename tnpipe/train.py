@@ -15,6 +15,10 @@ At the end: whole-training-set batch-norm statistics, export of `network.npz` (t
 NetworkDescription), hardware-mode and float-graph test accuracy, and `train.json`. The
 final figure is the HARDWARE-MODE test accuracy.
 
+Optional wall-clock budget (`train.time_budget_min`, used by the `cpu` networks): the
+schedule's progress is max(steps done / steps planned, time spent / budget), and training
+stops when the budget is spent; such a run is not bit-reproducible.
+
 Distributed: under `torchrun --nproc-per-node N -m tnpipe train ...` each rank trains on
 its shard of every epoch's permutation with DistributedDataParallel (gloo on CPU, nccl on
 CUDA); the batch size in the recipe is the global one; only rank 0 writes.
