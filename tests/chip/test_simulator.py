@@ -126,3 +126,19 @@ def test_worker_threads_give_the_same_votes_and_counts():
     for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame"):
         assert getattr(one, name) == pytest.approx(getattr(two, name))
     assert torch.get_num_threads() == 1        # restored (the fixture set 1)
+
+
+@pytest.mark.parametrize("engine", ["lut", "gemm", "popcount", "reference"])
+def test_layer_of_constant_neurons_feeding_a_core(engine):
+    """A trained tiny net can end up with a layer whose trinary weights are all 0, so each
+    neuron always fires (leak >= 1) or never fires; the next cores then read only constant
+    signals (no input rows at all after folding). Regression: the compiler took argmax over
+    an empty row (seen on vad-synthetic and timit_frames-synthetic `tiny`)."""
+    desc = random_description("S-8 N-16(2) N-20(2)", (3, 6, 6), num_classes=10, seed=3)
+    first = desc.layers[0]
+    first.weights[:] = 0
+    first.leak[:] = np.where(np.arange(first.out_channels) % 2 == 0, 1, 0)
+    cm = map_network(desc)
+    x = random_spikes(desc, 12, seed=4)
+    got = simulate(cm, x.reshape(12, -1), engine=engine).votes
+    assert (got == desc.votes(forward(desc, x)[-1])).all()

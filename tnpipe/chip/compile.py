@@ -180,12 +180,16 @@ def compile_program(cm: CoreMap) -> Program:
         ucol = col[first_j]
         wq, tq = ucol[:, :-1], ucol[:, -1]
         nnz = (wq != 0).sum(1)
-        one = np.where(nnz == 1, wq[np.arange(len(ucol)), np.argmax(wq != 0, 1)], 0)    # the single weight
+        # the single weight of one-input columns (a core whose inputs are all constant
+        # signals has U = 0 columns: nothing to pick, and argmax of an empty row would fail)
+        one = (np.where(nnz == 1, wq[np.arange(len(ucol)), np.argmax(wq != 0, 1)], 0)
+               if wq.shape[1] else np.zeros(len(ucol), dtype=np.int64))
         fire0 = 0 >= tq                                                                 # output with silent inputs
         fire1 = one >= tq                                                               # ... with its one input on
         out_of_unique = np.where(fire0, ONE, ZERO).astype(np.int64)                      # constants
         relay = (nnz == 1) & ~fire0 & fire1                                             # fires exactly with its input
-        out_of_unique[relay] = usig[np.argmax(wq[relay] != 0, 1)]
+        if relay.any():
+            out_of_unique[relay] = usig[np.argmax(wq[relay] != 0, 1)]
         compute = np.flatnonzero((nnz > 1) | ((nnz == 1) & fire0 & ~fire1))
         out_of_unique[compute] = np.arange(next_sig, next_sig + len(compute))
         next_sig += len(compute)
