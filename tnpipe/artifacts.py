@@ -297,9 +297,9 @@ def describe_architecture(net: Any, class_of_feature: np.ndarray | None = None) 
     """A weightless NetworkDescription from a parsed `tnpipe.netspec.NetworkSpec`."""
     chip = net.chip_layers
     layers = [
-        LayerDescription(l.name, l.kind, l.in_channels, l.out_channels, l.groups, l.kernel, l.stride,
-                         l.padding, l.in_hw, l.out_hw)
-        for l in chip
+        LayerDescription(spec.name, spec.kind, spec.in_channels, spec.out_channels, spec.groups,
+                         spec.kernel, spec.stride, spec.padding, spec.in_hw, spec.out_hw)
+        for spec in chip
     ]
     t = net.transduction
     if class_of_feature is None:
