@@ -206,7 +206,11 @@ def test_time_budget_stops_and_still_exports(tiny):
     rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=50", "train.time_budget_min=0.002"])
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["epochs_planned"] == 50 and 1 <= meta["epochs"] < 50
-    assert meta["history"][-1]["complete"] is False and meta["agreement"] == 1.0
+    # the budget ends either inside an epoch (the last one is partial) or right at an
+    # epoch boundary (all recorded epochs complete); both must say so in the log
+    assert meta["agreement"] == 1.0
+    if meta["history"][-1]["complete"]:
+        assert f"stopped before epoch {meta['epochs'] + 1}" in (rd / "train.log").read_text()
     assert "time budget of 0.002 min spent" in (rd / "train.log").read_text()
     assert load_checkpoint(rd / "checkpoint.pt")["epoch"] == meta["epochs"]
 

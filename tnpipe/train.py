@@ -350,6 +350,8 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
             if bar:
                 bar.stop()
         if seen == 0:  # the budget ran out before this epoch's first step
+            if dist.main:
+                _log(rd, f"time budget of {cfg.time_budget_min:g} min spent: stopped before epoch {epoch + 1}")
             break
         epochs_done = epoch + 1
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_acc": correct / seen, "lr": lr,
