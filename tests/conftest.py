@@ -27,3 +27,15 @@ def shared_data(sub: str) -> Path:
     if not p.exists():
         pytest.skip(f"real data {p} not present (it lives beside the repository, in shared/data)")
     return p
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch thread (the chip engines are compared under the same
+    threading; two OpenMP threads on a shared 2-core machine only add barrier waits)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

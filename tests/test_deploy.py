@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from tests.chip.netref import forward, random_description
@@ -22,12 +21,7 @@ from tnpipe.cli import app
 NET = ("S-8 P4-64(2) N-64(2) P-64(4) N-40(2)", (8, 16, 16), 10)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class FakeTrained:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from tests.chip.netref import forward, random_description, random_spikes
 from tnpipe.artifacts import describe_architecture
@@ -30,12 +29,7 @@ NETWORKS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def layer_values(cm, maps):

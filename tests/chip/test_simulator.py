@@ -20,12 +20,7 @@ NET = ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-40(2)", (3, 16, 16), 10)
 SPLIT = ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
