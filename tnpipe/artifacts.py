@@ -37,7 +37,8 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _read_json(path: Path, what: str) -> dict[str, Any]:
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from `path`, or an ArtifactError naming the file and what was wrong."""
     if not path.is_file():
         raise ArtifactError(f"{path}: {what} not found")
     try:
@@ -154,7 +155,7 @@ class PreparedDataset:
 
 
 def read_prepared_meta(folder: Path) -> dict[str, Any]:
-    meta = _read_json(Path(folder) / "meta.json", "prepared-dataset meta.json")
+    meta = read_json_object(Path(folder) / "meta.json", "prepared-dataset meta.json")
     for key in ("name", "kind", "input_shape", "num_classes", "class_names", "synthetic", "files"):
         if key not in meta:
             raise ArtifactError(f"{Path(folder) / 'meta.json'}: key {key!r} missing")
@@ -368,7 +369,7 @@ def save_result(path: Path, obj: dict[str, Any]) -> None:
 
 
 def load_result(path: Path) -> dict[str, Any]:
-    obj = _read_json(Path(path), "RunResult result.json")
+    obj = read_json_object(Path(path), "RunResult result.json")
     validate_result(obj, str(path))
     return obj
 
@@ -404,7 +405,7 @@ def result_dict_skeleton() -> dict[str, Any]:
 
 
 __all__ = [
-    "PreparedDataset", "read_prepared_meta", "verify_prepared", "LayerDescription",
+    "PreparedDataset", "read_json_object", "read_prepared_meta", "verify_prepared", "LayerDescription",
     "NetworkDescription", "describe_architecture", "default_class_of_feature", "save_result",
     "load_result", "validate_result", "environment", "RESULT_REQUIRED", "sha256_file", "asdict",
 ]

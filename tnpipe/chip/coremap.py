@@ -29,7 +29,6 @@ Per core c (n cores) and neuron j / axon i (256 each):
 
 from __future__ import annotations
 
-import json
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from tnpipe.artifacts import sha256_file
+from tnpipe.artifacts import read_json_object, sha256_file
 from tnpipe.atomic import atomic_path, write_json
 from tnpipe.chip.spec import TRUENORTH, CoreSpec
 from tnpipe.errors import ArtifactError
@@ -185,13 +184,9 @@ class CoreMap:
         npz, js = folder / "coremap.npz", folder / "coremap.json"
         if not js.is_file():
             raise ArtifactError(f"{js}: core map header not found; run `tnpipe deploy` to create it")
-        try:
-            header = json.loads(js.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ArtifactError(f"{js}: not valid JSON ({e}); expected a CoreMap header") from e
-        if not isinstance(header, dict) or header.get("format") != COREMAP_FORMAT or header.get("version") != COREMAP_VERSION:
-            found = (f"{header.get('format')} version {header.get('version')}" if isinstance(header, dict)
-                     else type(header).__name__)
+        header = read_json_object(js, "CoreMap header")
+        if header.get("format") != COREMAP_FORMAT or header.get("version") != COREMAP_VERSION:
+            found = f"{header.get('format')} version {header.get('version')}"
             raise ArtifactError(f"{js}: format {found}; expected {COREMAP_FORMAT} version {COREMAP_VERSION} "
                                 "(re-run `tnpipe deploy --force`)")
         if not npz.is_file():
