@@ -60,3 +60,17 @@ def forward(desc, x: np.ndarray) -> list[np.ndarray]:
     for layer in desc.layers:
         maps.append(layer_forward(layer, maps[-1]))
     return maps
+
+
+def assert_signals_equal_reference(cm, prog, ref, signals: np.ndarray, frames: int) -> None:
+    """Every used neuron's spike in every frame of a compiled engine (`signals`, frames x
+    signals) equals the reference tick engine's recording (`ref`, run with record=True),
+    each core read at the tick its frame reaches it."""
+    rec, per = ref.recorded["spikes"], ref.recorded["frames_per_stream"]
+    cores, neurons = np.nonzero(cm.used())
+    tick = prog.core_tick[cores]
+    for f in range(frames):
+        b, fl = divmod(f, per)
+        want = rec[fl + tick, cores, neurons, b]
+        got = signals[f, prog.neuron_sig[cores, neurons]]
+        assert (got == want).all(), f"frame {f}: {(got != want).sum()} neurons differ"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.chip.netref import forward, random_description, random_spikes
+from tests.chip.netref import (
+    assert_signals_equal_reference,
+    forward,
+    random_description,
+    random_spikes,
+)
 from tnpipe.chip import popcount
 from tnpipe.chip.compile import UnsupportedMap, compile_program
 from tnpipe.chip.fastpath import FastEngine
@@ -39,18 +44,10 @@ def test_popcount_spikes_equal_reference_engine(net):
     cm = map_network(desc)
     x = random_spikes(desc, 70, seed=5).reshape(70, -1)
     ref = ReferenceEngine(cm).run(x, streams=7, record=True)
-    rec, per = ref.recorded["spikes"], ref.recorded["frames_per_stream"]
     prog = compile_program(cm)
     fast = popcount.PopcountEngine(prog).run(x, batch=128, keep_signals=True)
-    sig = fast.recorded["signals"]
-    assert sig.shape == (70, prog.n_signals)
-    cores, neurons = np.nonzero(cm.used())
-    tick = prog.core_tick[cores]
-    for f in range(70):
-        b, fl = divmod(f, per)
-        want = rec[fl + tick, cores, neurons, b]
-        got = sig[f, prog.neuron_sig[cores, neurons]]
-        assert (got == want).all(), f"frame {f}: {(got != want).sum()} neurons differ"
+    assert fast.recorded["signals"].shape == (70, prog.n_signals)
+    assert_signals_equal_reference(cm, prog, ref, fast.recorded["signals"], 70)
     assert (fast.votes == ref.votes).all()
     assert (fast.votes == desc.votes(forward(desc, x.reshape(70, *desc.input_shape))[-1])).all()
 

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from tests.chip.handmap import hand_map, neuron, set_bits
-from tests.chip.netref import forward, random_description, random_spikes
+from tests.chip.netref import (
+    assert_signals_equal_reference,
+    forward,
+    random_description,
+    random_spikes,
+)
 from tnpipe.chip.compile import UnsupportedMap, compile_program
 from tnpipe.chip.fastpath import KERNELS, FastEngine
 from tnpipe.chip.mapper import map_network
@@ -30,17 +35,9 @@ def test_fast_path_spikes_equal_reference_engine(kernel, net):
     cm = map_network(desc)
     x = random_spikes(desc, 10, seed=5)
     ref = ReferenceEngine(cm).run(x.reshape(10, -1), streams=2, record=True)
-    rec, per = ref.recorded["spikes"], ref.recorded["frames_per_stream"]
     prog = compile_program(cm)
     fast = FastEngine(prog, kernel).run(x.reshape(10, -1), batch=8, keep_signals=True)
-    sig = fast.recorded["signals"]
-    cores, neurons = np.nonzero(cm.used())
-    tick = prog.core_tick[cores]
-    for f in range(10):
-        b, fl = divmod(f, per)
-        want = rec[fl + tick, cores, neurons, b]
-        got = sig[f, prog.neuron_sig[cores, neurons]]
-        assert (got == want).all(), f"frame {f}: {(got != want).sum()} neurons differ"
+    assert_signals_equal_reference(cm, prog, ref, fast.recorded["signals"], 10)
     assert (fast.votes == ref.votes).all()
     assert (fast.votes == desc.votes(forward(desc, x)[-1])).all()
 
