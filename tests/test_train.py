@@ -152,6 +152,15 @@ def test_cli_bad_input_is_one_line_and_exit_1(tiny, args, message):
     assert len(err.splitlines()) == 1 and err.startswith("error:") and message in err, err
 
 
+def test_fan_in_error_comes_before_any_data_is_needed(roots):
+    """The network is checked against the core before the prepared dataset is looked for."""
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "cifar10.toml"
+    result = CliRunner().invoke(app, ["train", str(recipe), "--network", "tiny", "--layers", "S-16 S-64"])
+    assert result.exit_code == 1
+    assert "layer 1 'S-64': fan-in 3x3x16/1 = 144" in result.stderr, result.stderr
+    assert not any(roots["results"].iterdir())
+
+
 def test_per_network_settings_and_precedence(tmp_path):
     from tnpipe.errors import RecipeError
     from tnpipe.recipe import load_recipe

@@ -43,6 +43,7 @@ from tnpipe import paths
 from tnpipe.artifacts import PreparedDataset, read_prepared_meta, verify_prepared
 from tnpipe.atomic import write_json
 from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from tnpipe.data import DATASET_NAMES, get_dataset
 from tnpipe.errors import DataError, TrainingError
 from tnpipe.log import console, progress
 from tnpipe.netspec import parse_network
@@ -212,8 +213,14 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
 
-    # --- data -------------------------------------------------------------------------
+    # --- the network against the chip, before any data is read ------------------------
+    # (a fan-in or token error should not wait for a prepared dataset to exist)
     name = recipe.data.name
+    if name in DATASET_NAMES:  # a test may train on an ad-hoc prepared set; it is checked after loading
+        source = get_dataset(name)
+        parse_network(net_text, source.input_shape(recipe.data), source.num_classes)
+
+    # --- data -------------------------------------------------------------------------
     prep = paths.prepared_dir(name, synthetic)
     if not (prep / "meta.json").is_file():
         flag = " --synthetic" if synthetic else ""
