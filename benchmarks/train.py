@@ -8,7 +8,9 @@ Part 1 (speed): the recipe's network built twice, the Eedn way (trinary hidden w
 hysteresis, batch norm without scale, binary spikes with the triangle derivative, votes) and
 as an ordinary float CNN of the same architecture (float weights, nn.BatchNorm2d, ReLU, the
 same vote read-out); training images/s of each, measured in alternating rounds in the same
-process so both see the same machine load. ratio = Eedn / float.
+process so both see the same machine load. ratio = Eedn / float. On CPU the Eedn step uses
+the numba kernels of tnpipe.nn.fused_cpu; the same timing with the torch-op rules is printed
+beside it for the record.
 
 Part 2 (accuracy): `tnpipe train recipes/cifar10.toml --network cpu` on the real subset
 (10,000 train / 2,000 test, prepared from /work/shared/data/cifar10 into a temporary
@@ -36,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tnpipe.netspec import parse_network  # noqa: E402
+from tnpipe.nn import fused_cpu  # noqa: E402
 from tnpipe.nn.network import EednNet  # noqa: E402
 from tnpipe.recipe import load_recipe  # noqa: E402
 
@@ -134,8 +137,14 @@ def main() -> None:
     for th in sorted({threads, os.cpu_count() or 1}):
         torch.set_num_threads(th)
         e, f = images_per_second(text, shape, classes, "cpu")
+        fused_cpu.ENABLED = False   # the same step with the torch-op rules, for the record
+        e_ops, f_ops = images_per_second(text, shape, classes, "cpu")
+        fused_cpu.ENABLED = True
+        if torch.get_num_threads() != th:
+            raise SystemExit(f"torch's thread count changed during the timing ({th} -> {torch.get_num_threads()})")
         print(f"speed cpu  {args.speed_network} ({th} thread{'s' if th > 1 else ''}): eedn {e:.1f} img/s  "
-              f"float {f:.1f} img/s  ratio {e / f:.3f}   [{text}]")
+              f"float {f:.1f} img/s  ratio {e / f:.3f}   (torch-op rules instead of the numba kernels: "
+              f"eedn {e_ops:.1f} float {f_ops:.1f} ratio {e_ops / f_ops:.3f})   [{text}]")
         if th == threads:
             ratio = e / f  # the last line reports the thread count training uses
     if torch.cuda.is_available():

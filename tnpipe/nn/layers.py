@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tnpipe.nn import fused_cpu
+
 BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
 HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
 
@@ -111,6 +113,9 @@ class TrinaryConv(nn.Module):
 
     @torch.no_grad()
     def update_trinary(self) -> None:
+        if fused_cpu.usable(self.hidden) and self.hidden.is_contiguous() and self.trinary.is_contiguous():
+            fused_cpu.hysteresis_update(self.hidden, self.trinary, self.hysteresis)  # same rule, one pass
+            return
         self.hidden.clamp_(-1.0, 1.0)
         self.trinary.copy_(hysteresis_round(self.hidden, self.trinary, self.hysteresis))
 
@@ -185,6 +190,26 @@ class BatchNormSpike(torch.autograd.Function):
         return grad_s, grad_b, None
 
 
+class BatchNormSpikeCPU(torch.autograd.Function):
+    """BatchNormSpike's forward and backward, the same formulas, as the single-pass numba
+    kernels of tnpipe.nn.fused_cpu (4 passes over the activations instead of ~19; float64
+    per-feature sums). Used for float32 CPU tensors when numba is present."""
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, bias: torch.Tensor, eps: float):
+        y, r, mu, sigma, floored = fused_cpu.bn_spike_forward(s, bias, eps)
+        ctx.save_for_backward(r, bias, sigma, floored)
+        ctx.eps = eps
+        ctx.mark_non_differentiable(mu, sigma)
+        return y, mu, sigma
+
+    @staticmethod
+    def backward(ctx, grad_y: torch.Tensor, _gmu, _gsigma):
+        r, bias, sigma, floored = ctx.saved_tensors
+        grad_s, grad_b = fused_cpu.bn_spike_backward(r, grad_y, bias, sigma, floored, ctx.eps)
+        return grad_s, grad_b.to(bias.dtype), None
+
+
 def _step(r: torch.Tensor) -> torch.Tensor:
     """[r >= 0] as floats: sign(r) + 1 is 0, 1 or 2, clamped to 1 (r = 0 spikes). Three
     in-place passes; ~2x faster on CPU than casting a bool comparison to float."""
@@ -220,7 +245,8 @@ class SpikingBatchNorm(nn.Module):
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return (s.double() >= self.theta().view(1, -1, 1, 1)).to(s.dtype)
-        y, mu, sigma = BatchNormSpike.apply(s, self.bias, self.eps)
+        rule = BatchNormSpikeCPU if fused_cpu.usable(s) and s.dim() == 4 else BatchNormSpike
+        y, mu, sigma = rule.apply(s, self.bias, self.eps)
         with torch.no_grad():
             m = self.momentum
             self.mean.mul_(1 - m).add_(m * mu.double())
