@@ -229,3 +229,15 @@ def test_filter_matches_nothing(three):
     res = runner.invoke(app, ["report", "svhn"])
     assert res.exit_code == 1
     assert "no readable result for dataset svhn" in res.stderr
+
+
+def test_stand_in_rows_are_marked_sorted_and_never_like_for_like(three):
+    write(three, "vad", "1chip", False, stand_in="FSDD digit speech instead of TIMIT")
+    rep = collect(three)
+    assert [(r.data, r.dataset, r.network) for r in rep.rows] == [
+        ("real", "cifar10", "1chip"), ("real", "gtsrb", "cpu"), ("real", "fsdd", "tiny"),
+        ("stand-in", "vad", "1chip"), ("synthetic", "cifar10", "tiny")]
+    vad = rep.rows[3]
+    assert vad.paper is not None and not vad.paper_like_for_like and vad.paper_label == "TN 1-chip (ref. only)"
+    md = render_markdown(rep)
+    assert "stand-in: vad: FSDD digit speech instead of TIMIT; not the paper's benchmark data." in md

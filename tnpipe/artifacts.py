@@ -77,6 +77,7 @@ class PreparedDataset:
     feature_params: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)   # source file -> sha256 (or a summary)
     notes: list[str] = field(default_factory=list)           # choices worth recording (e.g. noise kind)
+    stand_in: str = ""   # non-empty: real data, but not the paper's benchmark data; says what stands in for what
 
     def counts(self) -> dict[str, int]:
         return {s: int(len(self.y[s])) for s in self.y}
@@ -94,6 +95,7 @@ class PreparedDataset:
             "feature_params": self.feature_params,
             "sources": self.sources,
             "notes": self.notes,
+            "stand_in": self.stand_in,
             "tnpipe_version": __version__,
         }
 
@@ -149,6 +151,7 @@ class PreparedDataset:
             num_classes=int(meta["num_classes"]), class_names=list(meta["class_names"]), x=x, y=y,
             synthetic=bool(meta["synthetic"]), feature_params=meta.get("feature_params", {}),
             sources=meta.get("sources", {}), notes=meta.get("notes", []),
+            stand_in=str(meta.get("stand_in", "")),
         )
         ds.validate(str(folder))
         return ds

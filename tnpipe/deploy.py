@@ -127,6 +127,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
         "dataset": str(meta["dataset"]),
         "network": str(meta["network"]),
         "synthetic": bool(meta["synthetic"]),
+        "stand_in": str(meta.get("stand_in", "")),   # real data standing in for the paper's ("" = none)
         "frames": int(n),
         "accuracy_chip": float((chip_pred == y).mean()),
         "accuracy_graph": float((graph_pred == y).mean()),

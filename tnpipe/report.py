@@ -13,7 +13,9 @@ For each result it shows, per dataset and network:
            row says so.
 
 Rows from synthetic stand-ins carry data = "synthetic", are sorted after every real row,
-and are never presented as a result on the benchmark.
+and are never presented as a result on the benchmark. Rows on real data that stands in for
+the paper's (e.g. VAD from FSDD speech and generated noise) carry data = "stand-in", sort
+between the two, are never like-for-like with the paper, and a footnote says what replaced what.
 
 Derived figures (the paper prints no energy per frame): uJ/frame = 1000 * mW / fps
 (mW divided by frames/s is mJ per frame), e.g. CIFAR-10 1-chip 1000 * 204.4 / 1249 = 163.7 uJ.
@@ -126,13 +128,17 @@ class Row:
         return bool(self.result["synthetic"])
 
     @property
+    def stand_in(self) -> str:
+        return "" if self.synthetic else str(self.result.get("stand_in") or "")
+
+    @property
     def data(self) -> str:
-        return "synthetic" if self.synthetic else "real"
+        return "synthetic" if self.synthetic else "stand-in" if self.stand_in else "real"
 
     @property
     def paper_like_for_like(self) -> bool:
         """The paper's numbers are for its 1-chip networks; only our "1chip" matches them."""
-        return self.paper is not None and self.network == PAPER_NETWORK
+        return self.paper is not None and self.network == PAPER_NETWORK and not self.stand_in
 
     @property
     def paper_label(self) -> str:
@@ -171,7 +177,7 @@ def _order_key(row: Row) -> tuple:
     ds = DATASET_NAMES.index(row.dataset) if row.dataset in DATASET_NAMES else len(DATASET_NAMES)
     net = NETWORK_ORDER.index(row.network) if row.network in NETWORK_ORDER else len(NETWORK_ORDER)
     # real before synthetic, always: a synthetic row must never sit among the real ones
-    return (row.synthetic, ds, row.dataset, net, row.network, str(row.path))
+    return (row.synthetic, bool(row.stand_in), ds, row.dataset, net, row.network, str(row.path))
 
 
 def check_names(names: Iterable[str]) -> list[str]:
@@ -311,12 +317,14 @@ def footnotes(report: Report) -> list[str]:
     notes = [
         f"* {MODEL_NOTE}.",
         f"† paper: {PAPER_CITATION}. Like-for-like only on rows whose network is {PAPER_NETWORK!r} "
-        "(paper row 'TN 1-chip'); on other networks ('ref. only') they are the paper's 1-chip "
+        "(paper row 'TN 1-chip'); on other networks or stand-in data ('ref. only') they are the paper's 1-chip "
         "numbers, shown for reference.",
     ]
     if any(r.synthetic for r in report.rows):
         notes.append("synthetic rows come from the generated stand-in datasets: they test the pipeline "
                      "and are NOT results on the benchmark.")
+    for ds, what in sorted({(r.dataset, r.stand_in) for r in report.rows if r.stand_in}):
+        notes.append(f"stand-in: {ds}: {what}; not the paper's benchmark data.")
     for p in sorted({r.paper.note for r in report.rows if r.paper is not None and r.paper.note}):
         notes.append(f"paper note: {p}.")
     return notes

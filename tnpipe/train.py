@@ -417,6 +417,7 @@ def _finish(rd: Path, model: EednNet, cfg: TrainCfg, ds: PreparedDataset, x_trai
     save_checkpoint(rd / CHECKPOINT_NAME, checkpoint_state(epochs_done, True))
     meta = {
         "dataset": ds.name, "network": network, "network_text": net_text, "synthetic": synthetic,
+        "stand_in": "" if synthetic else ds.stand_in,
         "prepared_dir": str(prep), "test_frames": int(len(y)),
         "hw_test_acc": hw_acc, "float_test_acc": float_acc, "agreement": agreement,
         "test_acc_running_stats": history[-1].get("test_acc_running") if history else None,

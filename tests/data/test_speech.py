@@ -166,6 +166,7 @@ def test_vad_labels_on_known_spans(tmp_path):
     assert ds.counts() == {"train": 50, "test": 50}     # 25 / 25: already balanced
     assert ds.feature_params["class_counts_before_balancing"]["train"] == {"non-speech": 25, "speech": 25}
     assert "generated" in ds.feature_params["noise"]
+    assert ds.stand_in == "generated noise instead of NOISEX-92"     # the report marks such rows
 
 
 def test_vad_uses_noisex_when_present_and_balances(tiny_timit):
@@ -174,6 +175,7 @@ def test_vad_uses_noisex_when_present_and_balances(tiny_timit):
     soundfile.write(noisex / "babble.wav", np.random.default_rng(0).normal(0, 0.1, 4000), 8000, subtype="PCM_16")
     ds = get_dataset("vad").read(tiny_timit, DataCfg(name="vad"), tiny_timit.parent)
     assert ds.feature_params["noise"] == "NOISEX-92: babble.wav"
+    assert ds.stand_in == ""                                          # TIMIT + NOISEX-92: the paper's data
     for split in ("train", "test"):
         assert np.bincount(ds.y[split]).tolist()[0] == np.bincount(ds.y[split]).tolist()[1]
 
@@ -295,6 +297,7 @@ def test_vad_fsdd_stand_in_spans(tmp_path):
     assert segs[-1].end == len(audio.samples) and not audio.samples[: segs[0].end].any()
     ds = get_dataset("vad").read(tmp_path / "fsdd", DataCfg(name="vad"), tmp_path)
     assert ds.feature_params["speech_source"].startswith("FSDD stand-in")
+    assert ds.stand_in == "FSDD digit speech instead of TIMIT; generated noise instead of NOISEX-92"
     assert "4 wav files as 3 pseudo-utterances" in ds.sources["fsdd_recordings"]
     for split in ("train", "test"):
         assert np.bincount(ds.y[split]).tolist()[0] == np.bincount(ds.y[split]).tolist()[1] > 0

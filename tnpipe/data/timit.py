@@ -128,7 +128,7 @@ class TimitSource(DatasetSource):
             name=self.name, kind=self.kind, input_shape=shape, num_classes=self.num_classes,
             class_names=self.class_names(), x=x16, y=y,
             feature_params={**features.feature_params(cfg), **self.extra_params(cfg), **stats},
-            sources=self.sources(raw, utts), notes=self.notes(cfg),
+            sources=self.sources(raw, utts), notes=self.notes(cfg), stand_in=self.stand_in(),
         )
 
     def sources(self, raw: Path, utts: dict[str, list[Utterance]]) -> dict[str, str]:
@@ -145,6 +145,10 @@ class TimitSource(DatasetSource):
         return {"phone_folding": "61 -> 39, Lee & Hon 1989 (Kaldi phones.60-48-39.map); q deleted",
                 "sa_sentences": "dropped",
                 "test_split": "core test set (24 speakers)" if cfg.core_test else "full test set (168 speakers)"}
+
+    def stand_in(self) -> str:
+        """What in this data replaces the paper's ("" = the paper's own corpus)."""
+        return ""
 
     def notes(self, cfg: DataCfg) -> list[str]:
         return []

@@ -290,6 +290,12 @@ class Vad(TimitSource):
                 "class_counts_before_balancing": dict(self._priors),
                 "balancing": "majority class subsampled (seeded) to the minority's count, per split"}
 
+    def stand_in(self) -> str:
+        """The paper's VAD set is TIMIT speech + NOISEX-92 noise; say what replaced either."""
+        parts = (["FSDD digit speech instead of TIMIT"] if getattr(self, "_fsdd", None) else []) + \
+                ([] if self._noisex else ["generated noise instead of NOISEX-92"])
+        return "; ".join(parts)
+
     def notes(self, cfg: DataCfg) -> list[str]:
         stand_in = ["speech: FSDD digit recordings joined by silent gaps, an offline stand-in for TIMIT "
                     "(not the paper's data)"] if getattr(self, "_fsdd", None) else []
