@@ -100,7 +100,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     x, y = ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
 
     desc = net.description
-    cm = map_network(desc)
+    cm = map_network(desc, placement=chip.placement)
     validate_coremap(cm)
     spikes = net.transduce(x)
     if spikes.shape[1:] != tuple(desc.input_shape):
@@ -182,4 +182,4 @@ def plan(recipe_path: Path, network: str, overrides: list[str] | tuple[str, ...]
     except NotImplementedError:
         shape = (3, 32, 32)
     spec = parse_network(text, shape, src.num_classes)
-    return map_network(describe_architecture(spec))
+    return map_network(describe_architecture(spec), placement=recipe.chip.placement)

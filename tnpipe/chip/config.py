@@ -1,8 +1,10 @@
-"""[chip] section of a recipe: which chip profile and tick rate `deploy` uses."""
+"""[chip] section of a recipe: which chip profile, tick rate and core placement `deploy` uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from tnpipe.chip.placement import check_placement
 
 
 @dataclass
@@ -10,3 +12,7 @@ class ChipCfg:
     profile: str = "truenorth-1.0v"     # tnpipe/chip/profiles/<profile>.toml
     tick_hz: float = 0.0                # 0 = the profile's tick model decides; else a fixed tick rate
     frames: int = 0                     # test frames to simulate; 0 = the whole test split
+    placement: str = "regions"          # cores on chips: "regions" or "snake" (placement.py; same on 1 chip)
+
+    def __post_init__(self) -> None:
+        check_placement(self.placement)   # a bad name fails when the recipe loads, not after mapping

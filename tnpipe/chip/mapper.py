@@ -20,7 +20,9 @@ Construction (Esser et al. 2016, Fig. 3; DESIGN.md section 5):
   splitter, 1 from it), and every path into a layer has the same length: the chip takes
   a new frame every tick. The last layer's spikes leave the chip (output wiring) as class
   votes at tick latency = a_last.
-* Placement: snake walk over the 64x64 mesh in network order (placement.py).
+* Placement (placement.py): one chip, a snake walk over the 64x64 mesh in network order;
+  several chips, "regions" (default) gives each chip every layer's cores of one image
+  region, so that few spikes cross chips; "snake" walks chip after chip in network order.
 
 Without weights (architecture only), cores, neurons and wiring are the same and every
 crossbar is empty.
@@ -32,7 +34,7 @@ import numpy as np
 
 from tnpipe.artifacts import NetworkDescription
 from tnpipe.chip.coremap import OFF_CHIP, CoreMap, empty_arrays
-from tnpipe.chip.placement import chip_grid, snake_place
+from tnpipe.chip.placement import check_placement, chip_grid, input_positions, place
 from tnpipe.chip.spec import TRUENORTH, CoreSpec
 from tnpipe.chip.tiling import Tiling, plan_layer, relay_plan
 from tnpipe.errors import MappingError
@@ -104,10 +106,13 @@ def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int
     return maps
 
 
-def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_tiles: bool = True) -> CoreMap:
+def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_tiles: bool = True,
+                placement: str = "regions") -> CoreMap:
     """Map a network onto cores. Raises MappingError if a layer cannot be placed.
 
-    square_tiles: keep tiles square as the paper does (see tiling.plan_layer)."""
+    square_tiles: keep tiles square as the paper does (see tiling.plan_layer).
+    placement: how cores are laid out on chips (placement.PLACEMENTS; same on one chip)."""
+    check_placement(placement)
     layers = desc.layers
     if not layers:
         raise MappingError(f"network {desc.network!r} has no on-chip layers to map")
@@ -267,10 +272,12 @@ def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_til
     ow = np.array(out_wires, dtype=np.int64).reshape(-1, 3)
     a["out_core"], a["out_neuron"], a["out_index"] = ow[:, 0].astype(np.int32), ow[:, 1].astype(np.int16), ow[:, 2].astype(np.int32)
     a["core_layer"] = np.array(layer_of_core, dtype=np.int16)
-    chip, x, y, chips = snake_place(n_cores, spec)
+    in_yx = input_positions(a["in_index"], (c0, h0, w0))   # where the regions start from
+    chip, x, y, chips = place(placement, a["target_core"], a["in_core"], in_yx, spec)
     a["core_chip"], a["core_x"], a["core_y"] = chip, x, y
     info = {
         "network": desc.network,
+        "placement": placement,
         "has_weights": bool(has_w),
         "tiles": {p.layer.name: [p.t.th, p.t.tw] for p in plans},
         "arrival_ticks": {p.layer.name: arrive[i] for i, p in enumerate(plans)},
