@@ -5,7 +5,7 @@
     validate.py    validate_coremap(cm): every core rule, MappingError naming core/rule/value/limit
     tiling.py      tiles of output positions per core, chosen to fill 256 axons and neurons
     mapper.py      map_network(desc, spec) -> CoreMap (axon pairs, copies, splitters, delays)
-    placement.py   snake placement on 64x64 meshes, chips tiled in a near-square grid
+    placement.py   cores on 64x64 meshes: snake walk; on several chips "regions" (one image region per chip)
     simulator.py   ReferenceEngine: the generic tick-stepped engine (knows nothing of layers)
     compile.py     CoreMap -> frame-batched dataflow Program (pairs/copies folded, exact)
     fastpath.py    FastEngine: "lut" (Four Russians) and "gemm" kernels over a Program
