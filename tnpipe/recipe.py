@@ -92,7 +92,7 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
             raise RecipeError(f"{where}.{key}: value {val!r} has the wrong type; expected {valid[key].type}")
     try:
         obj = cls(**values)
-    except TypeError as e:
+    except (TypeError, RecipeError) as e:   # a section's own check (e.g. [chip] placement) names the file too
         raise RecipeError(f"{where}: {e}") from e
     return obj
 

@@ -133,5 +133,6 @@ def test_bad_placement_is_one_line_naming_the_value_and_the_valid_ones(desc, tmp
         assert "\n" not in str(e.value)
     recipe = tmp_path / "r.toml"
     recipe.write_text('[data]\nname = "cifar10"\n[chip]\nplacement = "spiral"\n')
-    with pytest.raises(RecipeError, match=want):
+    with pytest.raises(RecipeError) as e:
         load_recipe(recipe)
+    assert str(e.value) == f"{recipe} [chip]: {want}"     # the recipe file and section, then the rule
