@@ -1,5 +1,8 @@
 """The numba kernels of tnpipe.nn.fused_cpu against the torch rules they replace."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -89,10 +92,11 @@ def test_trinary_conv_update_uses_the_kernel_and_keeps_the_rule():
 
 
 def test_kernels_leave_torch_thread_count_alone():
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        _pair((2, 3, 2, 2))
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+    # numba's OpenMP pool resets the process's thread count when it STARTS, so this needs a
+    # process in which no kernel has run yet (in this one, earlier tests may have started it)
+    code = ("import torch; torch.set_num_threads(1); from tnpipe.nn import fused_cpu; "
+            "s = torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last); "
+            "fused_cpu.bn_spike_forward(s, torch.zeros(3), 1e-4); print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"
