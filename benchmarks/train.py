@@ -138,8 +138,10 @@ def main() -> None:
         torch.set_num_threads(th)
         e, f = images_per_second(text, shape, classes, "cpu")
         fused_cpu.ENABLED = False   # the same step with the torch-op rules, for the record
-        e_ops, f_ops = images_per_second(text, shape, classes, "cpu")
-        fused_cpu.ENABLED = True
+        try:
+            e_ops, f_ops = images_per_second(text, shape, classes, "cpu")
+        finally:
+            fused_cpu.ENABLED = True
         if torch.get_num_threads() != th:
             raise SystemExit(f"torch's thread count changed during the timing ({th} -> {torch.get_num_threads()})")
         print(f"speed cpu  {args.speed_network} ({th} thread{'s' if th > 1 else ''}): eedn {e:.1f} img/s  "

@@ -49,7 +49,7 @@ python -c "import torch, numba; print('torch', torch.__version__, 'cuda', torch.
 t0=$(date +%s)
 
 # 1. the suite's CUDA tests (they skip on CPU-only machines, so CI never runs them)
-python -m pytest -q -p no:cacheprovider tests/test_train.py tests/chip/test_simulator.py -k cuda \
+python -m pytest -q -p no:cacheprovider tests/test_train.py tests/chip/test_simulator.py -k "cuda or gpu" \
   > "$OUT/cuda-tests.log" 2>&1 && echo "cuda tests: passed" || echo "cuda tests: FAILED (see cuda-tests.log)"
 tail -3 "$OUT/cuda-tests.log"
 
