@@ -167,3 +167,35 @@ def test_export_errors_are_one_line(tmp_path):
     assert not (tmp_path / "network.nir").exists()
     res = _export(str(tmp_path), "--format", "onnx")
     assert res.exit_code == 1 and res.output == "error: --format 'onnx': expected one of nir\n"
+
+
+def test_an_untrained_wider_network_round_trips(tmp_path):
+    """P4 and 4-group layers, 10 classes over 40 features, random leaks: built, not trained."""
+    import types
+
+    import torch
+
+    from tnpipe.nn.hardware import export_description
+    from tnpipe.nn.network import build_network
+    from tnpipe.nn.nir_export import build_graph, nir_network
+
+    torch.manual_seed(3)
+    model = build_network("S-8 P4-64(2) N-64(2) P-64(4) N-40(2)", (3, 16, 16), 10).eval()
+    for layer in model.spiking_layers():
+        c = layer.bn.bias.numel()
+        layer.bn.mean.copy_(torch.randn(c, dtype=torch.float64) * 3)
+        layer.bn.std.copy_(torch.rand(c, dtype=torch.float64) * 2 + 1)
+        layer.bn.bias.data.copy_(torch.randn(c))
+    desc = export_description(model)
+    assert len(np.unique(np.concatenate([ld.leak for ld in desc.layers]))) > 10
+    nir.write(tmp_path / "w.nir", build_graph(nir_network(types.SimpleNamespace(model=model, description=desc, meta={}), {})))
+    graph = nir.read(tmp_path / "w.nir", type_check=False)
+    x = np.random.default_rng(0).integers(0, 256, (16, 16, 16, 3), dtype=np.uint8)
+    with torch.no_grad():
+        spikes = model.transduce(to_float_nchw(x)).to(torch.uint8).numpy()
+    vals = run_graph(graph, to_float_nchw(x).numpy(), overrides={"L0_spike": spikes})
+    for i, ld in enumerate(desc.layers):
+        hw = hardware_forward(dataclasses.replace(desc, layers=desc.layers[:i + 1]), spikes)
+        assert 0 < hw.mean() < 1 and np.array_equal(vals[f"{ld.name.split()[0]}_spike"], hw), ld.name
+    assert np.array_equal(vals["output"], desc.votes(hardware_forward(desc, spikes)))
+    assert [int(graph.nodes[f"L{i}_conv"].groups) for i in range(5)] == [1, 2, 2, 4, 2]
