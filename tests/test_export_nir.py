@@ -88,7 +88,8 @@ def test_graph_holds_the_integer_network_and_metadata(exported):
 
 def test_nir_graph_reproduces_hardware_mode_exactly(exported):
     rd, x, graph = exported
-    net, desc = load_trained(rd), load_trained(rd).description
+    net = load_trained(rd)
+    desc = net.description
     spikes = net.transduce(x)                                  # the chip's input, as deploy makes it
     vals = run_graph(graph, to_float_nchw(x).numpy(), overrides={"L0_spike": spikes})
     for i, ld in enumerate(desc.layers):
