@@ -40,7 +40,7 @@ def show_report(report, fmt: str = "table", out_dir: Path | None = None, plot: b
         console.out(render_csv(report), end="", highlight=False)
     written = list(write_files(report, out_dir).values())
     if plot:
-        from tnpipe.report_plot import write_plots
+        from tnpipe.report.plot import write_plots
 
         pics, warnings = write_plots(report, out_dir)
         written += pics
