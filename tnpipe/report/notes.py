@@ -12,16 +12,15 @@ EXACT_NOTE = ("exact: the chip simulation against the training graph in hardware
               "- = no record (an older result.json): unknown, not exact")
 
 
-def footnotes(report: Report, exact: bool = True) -> list[str]:
-    """The notes each table or file prints under itself; `exact` adds the ‡ note."""
+def footnotes(report: Report) -> list[str]:
+    """The notes each table or file prints under itself, one per column mark and row kind."""
     notes = [
         f"* {MODEL_NOTE}.",
         f"† paper: {PAPER_CITATION}. Like-for-like only on rows whose network is {PAPER_NETWORK!r} "
         "(paper row 'TN 1-chip'); on other networks or stand-in data ('ref. only') they are the paper's 1-chip "
         "numbers, shown for reference.",
     ]
-    if exact:
-        notes.append(f"‡ {EXACT_NOTE}.")
+    notes.append(f"‡ {EXACT_NOTE}.")
     if any(r.synthetic for r in report.rows):
         notes.append("synthetic rows come from the generated stand-in datasets: they test the pipeline "
                      "and are NOT results on the benchmark.")

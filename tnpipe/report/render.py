@@ -40,7 +40,7 @@ def render_markdown(report: Report) -> str:
     out += ["| " + " | ".join(row) + " |" for row in cells(report, cols)]
     out.append("")
     # "\\*" so that the model-estimate footnote is not read as a list item
-    out += [(("\\" + n) if n.startswith("*") else n) + "  " for n in footnotes(report, exact=C.EXACT_SHOWN)]
+    out += [(("\\" + n) if n.startswith("*") else n) + "  " for n in footnotes(report)]
     if report.skipped:
         out += ["", "Skipped (unreadable) result files:", ""]
         out += [f"- {why}" for _, why in report.skipped]
@@ -54,7 +54,7 @@ def render_table(report: Report, cols: Sequence[C.Column] = C.WIDE, title: str |
     from rich.table import Table
 
     title = title or "tnpipe report: ours (model estimate*) beside Esser et al. 2016 Table 3†"
-    caption = footnotes(report, exact=C.EXACT_SHOWN) + provenance(report) if caption is None else caption
+    caption = footnotes(report) + provenance(report) if caption is None else caption
     table = Table(title=title, caption="\n".join(caption) or None, caption_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
     for c in cols:
