@@ -449,17 +449,17 @@ def test_floorplan_colourbar_coordinates_notation(three):
     fig = floorplan_figure(next(r for r in rep.rows if "floorplan" in r.result))
     assert fig._suptitle.get_text() == ("cifar10 (synthetic stand-in) tiny: 6 cores on 2 chips; "
                                         "busiest core 120 spikes/frame")
-    bars = [ax for ax in fig.axes if "spikes / frame per core (log scale)" in ax.get_ylabel()]
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "spikes / frame per core\n(log scale)"]
     assert len(bars) == 1
     panels = [ax for ax in fig.axes if ax.get_xlabel() == "core x"]
-    assert len(panels) == 4 and all(ax.get_ylabel() == "core y" for ax in panels)
+    assert len(panels) == 4 and [ax.get_ylabel() for ax in panels] == ["core y", "", "core y", ""]
     assert list(panels[0].get_xticks()[:2]) == [0, 16]
     image = panels[2].images[0]                  # chip 0's spikes: log norm up to the busiest core
     assert (image.norm.vmax, image.norm.vmin) == (120.0, 1.0)
     texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "S-F(g)  3x3 spatial filter" in texts and "F features in g groups" in texts
     legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-    assert legend == ["L1 S", "L2 N", "L3 P", "unused core"]
+    assert legend == ["L1 S", "L2 N", "L3 P", "unused core", "used core, 0 spikes"]
 
 
 def test_floorplan_one_chip_corner_view(roots):
@@ -470,7 +470,7 @@ def test_floorplan_one_chip_corner_view(roots):
     write(roots["results"], "fsdd", "tiny", False, floorplan=fp)
     fig = floorplan_figure(collect(roots["results"]).rows[0])
     assert "1 core on 1 chip;" in fig._suptitle.get_text()
-    assert fig.axes[0].get_title() == "chip 0: 1 core by layer\n(x, y 0..15 shown of the 64 x 64 chip)"
+    assert fig.axes[0].get_title() == "chip 0: 1 core by layer\n(x 0..15, y 0..15 shown of the 64 x 64 chip)"
 
 
 # ----------------------------------------------------------------- training curves (issue 13)

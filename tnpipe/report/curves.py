@@ -77,7 +77,7 @@ def plot_curves(row: Row, metrics: pd.DataFrame, path: Path) -> Path:
         ax_sp = axes[0, 2]
         for c in spikes:
             ax_sp.plot(ep, metrics[c], marker=".", ms=3, label=str(c)[len(SPIKE_PREFIX):])
-        ax_sp.set_ylabel("spike rate (spikes / neuron / frame)", fontsize=8)
+        ax_sp.set_ylabel("spike rate (metrics.csv spike_rate_<layer>)", fontsize=8)
         ax_sp.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="layer",
                      title_fontsize=7)
     for ax in axes[0]:

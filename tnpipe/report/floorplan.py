@@ -71,10 +71,13 @@ def layer_colours(plt, n: int) -> np.ndarray:
 
 
 def _view(a: dict[str, np.ndarray], w: int, h: int) -> tuple[int, int]:
-    """Width and height of the square shown: the whole chip, or the used corner of it."""
-    used = int(max(a["core_x"].max(initial=0), a["core_y"].max(initial=0))) + 1
-    side = max(16, 8 * math.ceil(used / 8))
-    return (w, h) if side * 2 > min(w, h) else (side, side)
+    """Width and height of the part of each chip shown: the whole of a side, or, where the used
+    cores fill less than half of it, the smallest multiple of 8 (at least 16) from 0 that holds them."""
+    def side(used: int, full: int) -> int:
+        part = max(16, 8 * math.ceil(used / 8))
+        return full if part * 2 > full else part
+
+    return (side(int(a["core_x"].max(initial=0)) + 1, w), side(int(a["core_y"].max(initial=0)) + 1, h))
 
 
 def _layer_panel(ax, a, on, rgb, view) -> None:
@@ -84,20 +87,21 @@ def _layer_panel(ax, a, on, rgb, view) -> None:
 
 
 def _spike_panel(ax, a, on, view, norm, cmap):
-    vals = np.full((view[1], view[0]), np.nan)
+    vals = np.full((view[1], view[0]), np.nan)          # NaN: unused core ("bad" colour)
     s = a["core_spikes_per_frame"].astype(float)
-    vals[a["core_y"][on].astype(int), a["core_x"][on].astype(int)] = np.where(s[on] > 0, s[on], -1.0)
+    silent = norm.vmin / 10                              # below the scale: the "under" colour, not "bad"
+    vals[a["core_y"][on].astype(int), a["core_x"][on].astype(int)] = np.where(s[on] > 0, s[on], silent)
     return ax.imshow(np.ma.masked_invalid(vals), cmap=cmap, norm=norm, interpolation="nearest", origin="upper",
                      extent=(-0.5, view[0] - 0.5, view[1] - 0.5, -0.5))
 
 
-def _axes_style(ax, view, w, h) -> None:
-    step = 8 if view[0] <= 32 else 16
-    ax.set_xticks(range(0, view[0], step))
-    ax.set_yticks(range(0, view[1], step))
+def _axes_style(ax, view, w, h, ylabel: bool) -> None:
+    ax.set_xticks(range(0, view[0], 8 if view[0] <= 32 else 16))
+    ax.set_yticks(range(0, view[1], 8 if view[1] <= 32 else 16))
     ax.tick_params(labelsize=6.5)
     ax.set_xlabel("core x", fontsize=7)
-    ax.set_ylabel("core y", fontsize=7)
+    if ylabel:       # once per row: a neighbouring chip's panel would sit on it
+        ax.set_ylabel("core y", fontsize=7)
     ax.set_facecolor(UNUSED_RGB)
 
 
@@ -112,33 +116,43 @@ def _norm_and_cmap(plt, spikes: np.ndarray):
     return LogNorm(vmin=lo, vmax=hi), cmap
 
 
-def _legends(fig, key_ax, bar_ax, note_ax, image, names, rgb) -> None:
-    """Layer legend (top right), colourbar and the notation spelled out (bottom right)."""
+def _legends(fig, key_ax, bar_ax, image, names, rgb) -> None:
+    """Layer legend and the notation spelled out (right column), the colourbar (right of the spikes)."""
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     handles = [Patch(color=rgb[i], label=n) for i, n in enumerate(names)]
     handles.append(Patch(color=UNUSED_RGB, label="unused core"))
+    handles.append(Patch(color=SILENT_RGB, label="used core, 0 spikes"))
     key_ax.axis("off")
-    key_ax.legend(handles=handles, loc="upper left", fontsize=7, title="layer (colour)", title_fontsize=7.5,
-                  frameon=False, ncol=1 if len(handles) <= 18 else 2)
+    legend = key_ax.legend(handles=handles, loc="upper left", fontsize=7, title="layer (colour, top row)",
+                           title_fontsize=7.5, frameon=False, alignment="left", borderaxespad=0.0)
+    key_ax.add_artist(legend)
+    key_ax.text(0.0, 0.0, "notation (Esser et al. 2016, Table 1)\n" + "\n".join(NOTATION), fontsize=6.5,
+                family="monospace", ha="left", va="bottom", linespacing=1.45, transform=key_ax.transAxes)
     bar = fig.colorbar(image, cax=bar_ax, extend="min")
-    bar.set_label("spikes / frame per core (log scale)\nbelow the scale: 0 spikes", fontsize=7)
-    bar.ax.tick_params(labelsize=6.5)
-    note_ax.axis("off")
-    note_ax.text(0.12, 1.0, "notation (Esser et al. 2016, Table 1)\n" + "\n".join(NOTATION), fontsize=6.5,
-                 family="monospace", ha="left", va="top", linespacing=1.45, transform=note_ax.transAxes)
+    bar.set_label("spikes / frame per core\n(log scale)", fontsize=7)
+    # plain numbers (20, 50 rather than 2 x 10^1 in a larger font), minor ticks labelled at 2 and 5 only
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    bar.ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+    bar.ax.tick_params(which="both", labelsize=6.5)
 
 
-def _grid(plt, chips: int):
-    """Axes: 2 x chips panels, a legend cell right of the top row, a colourbar right of the bottom."""
-    fig = plt.figure(figsize=(3.4 * chips + 3.6, 7.0))
-    gs = fig.add_gridspec(2, chips + 2, width_ratios=[1.0] * chips + [0.07, 1.0], wspace=0.3, hspace=0.32,
-                          left=0.06, right=0.98, top=0.9, bottom=0.08)
+def _grid(plt, chips: int, view: tuple[int, int], legend_lines: int):
+    """2 x chips core panels sized to the part of the chip shown (cores stay square), a
+    colourbar right of the spike row, a column right of both for the legend and notation."""
+    panel_w = 3.4 * min(1.6, max(1.0, view[0] / view[1]))
+    panel_h = panel_w * view[1] / view[0]
+    key_h = 0.16 * (legend_lines + len(NOTATION) + 3)          # legend, then the notation, in text lines
+    height = max(2 * (panel_h + 0.9) + 0.5, key_h + 0.6)
+    fig = plt.figure(figsize=(panel_w * chips + 0.5 * chips + 4.5, height))
+    gs = fig.add_gridspec(2, chips + 3, width_ratios=[panel_w] * chips + [0.12, 0.5, 3.2], wspace=0.12,
+                          hspace=0.9 / (panel_h + 0.45), left=0.5 / fig.get_figwidth(), right=0.99,
+                          top=1 - 0.45 / height, bottom=0.4 / height)
     panels = np.array([[fig.add_subplot(gs[r, c]) for c in range(chips)] for r in range(2)])
-    key_ax = fig.add_subplot(gs[0, chips:])
+    key_ax = fig.add_subplot(gs[:, chips + 2])       # column chips + 1: room for the colourbar's label
     bar_ax = fig.add_subplot(gs[1, chips])
-    note_ax = fig.add_subplot(gs[1, chips + 1])
-    return fig, panels, key_ax, bar_ax, note_ax
+    return fig, panels, key_ax, bar_ax
 
 
 def floorplan_figure(row: Row):
@@ -150,17 +164,17 @@ def floorplan_figure(row: Row):
     rgb, view = layer_colours(plt, len(names)), _view(a, w, h)
     spikes = a["core_spikes_per_frame"].astype(float)
     norm, cmap = _norm_and_cmap(plt, spikes)
-    fig, axes, key_ax, bar_ax, note_ax = _grid(plt, chips)
+    fig, axes, key_ax, bar_ax = _grid(plt, chips, view, len(names) + 2)
     for chip in range(chips):
         on = a["core_chip"] == chip
         _layer_panel(axes[0, chip], a, on, rgb, view)
         image = _spike_panel(axes[1, chip], a, on, view, norm, cmap)
-        shown = "" if view == (w, h) else f"\n(x, y 0..{view[0] - 1} shown of the {w} x {h} chip)"
+        shown = "" if view == (w, h) else f"\n(x 0..{view[0] - 1}, y 0..{view[1] - 1} shown of the {w} x {h} chip)"
         axes[0, chip].set_title(f"chip {chip}: {plural(int(on.sum()), 'core')} by layer{shown}", fontsize=8)
         axes[1, chip].set_title(f"chip {chip}: spikes per frame", fontsize=8)
         for ax in axes[:, chip]:
-            _axes_style(ax, view, w, h)
-    _legends(fig, key_ax, bar_ax, note_ax, image, names, rgb)
+            _axes_style(ax, view, w, h, ylabel=chip == 0)
+    _legends(fig, key_ax, bar_ax, image, names, rgb)
     fig.suptitle(f"{row.dataset}{' (synthetic stand-in)' if row.synthetic else ''} {row.network}: "
                  f"{plural(len(spikes), 'core')} on {plural(chips, 'chip')}; busiest core "
                  f"{spikes.max() if spikes.size else 0:.3g} spikes/frame", fontsize=9)

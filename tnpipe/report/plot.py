@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tnpipe.errors import ArtifactError
-from tnpipe.report.collect import Report
+from tnpipe.report.collect import Report, dataset_names
 from tnpipe.report.figures import pyplot, save
 from tnpipe.report.floorplan import floorplan_path, plot_floorplan
 from tnpipe.report.labels import label_column
@@ -111,7 +111,8 @@ def _legend(fig, bottom_ax, kinds: set[str]) -> None:
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, y0), bbox_transform=below(0.5),
                    ncol=len(handles), fontsize=7.5, frameon=False, title="colour = dataset", title_fontsize=7.5,
                    alignment="left")
-    fig.text(0.0, y0, "paper: " + PAPER_CITATION, fontsize=6, ha="left", va="top", transform=below(1.05))
+    if "paper" in kinds:
+        fig.text(0.0, y0, "paper: " + PAPER_CITATION, fontsize=6, ha="left", va="top", transform=below(1.05))
 
 
 def accuracy_figure(report: Report):
@@ -119,8 +120,10 @@ def accuracy_figure(report: Report):
     plt = pyplot()
     f = report.frame
     synthetic = f["synthetic"].astype(bool)
-    cmap = plt.get_cmap("tab10")
-    colour = {d: cmap(i % 10) for i, d in enumerate(dict.fromkeys(f["dataset"]))}
+    cmap, names = plt.get_cmap("tab10"), dataset_names()
+    # one colour per dataset in every picture: its place in the registry (unknown names after)
+    order = {d: names.index(d) if d in names else len(names) + i for i, d in enumerate(dict.fromkeys(f["dataset"]))}
+    colour = {d: cmap(i % 10) for d, i in order.items()}
     panels = [(f[~synthetic], _real_title(f[~synthetic])), (f[synthetic], SYNTHETIC_TITLE)]
     panels = [(sub, title) for sub, title in panels if len(sub)]
     rows = max(len(sub) + (sub["like_for_like"].astype(bool).sum()) for sub, _ in panels)
