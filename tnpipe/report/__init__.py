@@ -4,7 +4,8 @@ The report reads RunResults ONLY (`result.json`); it never opens a checkpoint, a
 or a dataset. For each result it shows, per dataset and network:
 
     ours   accuracy on the simulated chip, accuracy of the training graph (hardware mode),
-           agreement between the two, cores, chips, and the energy model's fps, mW,
+           agreement between the two, whether they are exactly equal (votes, spikes),
+           cores, chips, and the energy model's fps, mW,
            fps/W and uJ/frame (labelled "model estimate": nothing here is measured on silicon)
     paper  Esser et al. 2016, Table 3, "TN 1-chip" column: accuracy, cores, fps, mW, fps/W
            (tnpipe/report_data/paper_table3.csv). They are like-for-like only for our
@@ -26,7 +27,8 @@ The package, along its seams:
     columns.py    column titles, units, formatting; which output shows which column
     notes.py      footnotes and provenance
     render.py     csv, markdown, rich tables
-    plot.py       report.png; floorplan.py the chip floorplans; figures.py what they share
+    plot.py       report.png (labels.py places its labels); floorplan.py the chip floorplans;
+    curves.py     training curves from metrics.csv; figures.py what the pictures share
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import numpy as np
 from tnpipe import paths
 from tnpipe.errors import ArtifactError
 from tnpipe.report.collect import Row
+from tnpipe.report.columns import fmt_sig
 from tnpipe.report.figures import pyplot, save
 
 FLOORPLAN_KEYS = ("width", "height", "chips", "layer_names", "core_chip", "core_x", "core_y",
@@ -138,20 +139,26 @@ def _legends(fig, key_ax, bar_ax, image, names, rgb) -> None:
     bar.ax.tick_params(which="both", labelsize=6.5)
 
 
+CHIPS_PER_ROW = 4      # an 8-chip network wraps onto two rows of chips instead of one 30-inch strip
+
+
 def _grid(plt, chips: int, view: tuple[int, int], legend_lines: int):
-    """2 x chips core panels sized to the part of the chip shown (cores stay square), a
-    colourbar right of the spike row, a column right of both for the legend and notation."""
+    """Per chip a layer panel above a spike panel, sized to the part of the chip shown (cores
+    stay square), at most CHIPS_PER_ROW chips side by side; a colourbar right of the first
+    spike row; a column right of everything for the legend and the notation.
+    Returns the figure, panels[0 | 1, chip] (layers | spikes), the key and colourbar axes."""
+    cols, rows = min(chips, CHIPS_PER_ROW), math.ceil(chips / CHIPS_PER_ROW)
     panel_w = 3.4 * min(1.6, max(1.0, view[0] / view[1]))
     panel_h = panel_w * view[1] / view[0]
     key_h = 0.16 * (legend_lines + len(NOTATION) + 3)          # legend, then the notation, in text lines
-    height = max(2 * (panel_h + 0.9) + 0.5, key_h + 0.6)
-    fig = plt.figure(figsize=(panel_w * chips + 0.5 * chips + 4.5, height))
-    gs = fig.add_gridspec(2, chips + 3, width_ratios=[panel_w] * chips + [0.12, 0.5, 3.2], wspace=0.12,
-                          hspace=0.9 / (panel_h + 0.45), left=0.5 / fig.get_figwidth(), right=0.99,
-                          top=1 - 0.45 / height, bottom=0.4 / height)
-    panels = np.array([[fig.add_subplot(gs[r, c]) for c in range(chips)] for r in range(2)])
-    key_ax = fig.add_subplot(gs[:, chips + 2])       # column chips + 1: room for the colourbar's label
-    bar_ax = fig.add_subplot(gs[1, chips])
+    height = max(rows * (2 * panel_h + 1.7) + 0.4, key_h + 0.6)  # 0.85 in above each panel: titles
+    fig = plt.figure(figsize=(panel_w * cols + 0.5 * cols + 4.5, height))
+    gs = fig.add_gridspec(2 * rows, cols + 3, width_ratios=[panel_w] * cols + [0.12, 0.5, 3.2], wspace=0.12,
+                          hspace=0.85 / panel_h, left=0.5 / fig.get_figwidth(), right=0.99,
+                          top=1 - 0.8 / height, bottom=0.4 / height)
+    panels = np.array([[fig.add_subplot(gs[2 * (c // cols) + r, c % cols]) for c in range(chips)] for r in range(2)])
+    key_ax = fig.add_subplot(gs[:, cols + 2])        # column cols + 1: room for the colourbar's label
+    bar_ax = fig.add_subplot(gs[1, cols])
     return fig, panels, key_ax, bar_ax
 
 
@@ -173,11 +180,11 @@ def floorplan_figure(row: Row):
         axes[0, chip].set_title(f"chip {chip}: {plural(int(on.sum()), 'core')} by layer{shown}", fontsize=8)
         axes[1, chip].set_title(f"chip {chip}: spikes per frame", fontsize=8)
         for ax in axes[:, chip]:
-            _axes_style(ax, view, w, h, ylabel=chip == 0)
+            _axes_style(ax, view, w, h, ylabel=chip % CHIPS_PER_ROW == 0)
     _legends(fig, key_ax, bar_ax, image, names, rgb)
     fig.suptitle(f"{row.dataset}{' (synthetic stand-in)' if row.synthetic else ''} {row.network}: "
                  f"{plural(len(spikes), 'core')} on {plural(chips, 'chip')}; busiest core "
-                 f"{spikes.max() if spikes.size else 0:.3g} spikes/frame", fontsize=9)
+                 f"{fmt_sig(float(spikes.max()) if spikes.size else 0.0, 3)} spikes/frame", fontsize=9)
     return fig
 
 

@@ -35,6 +35,14 @@ def spread(targets: Sequence[float], gap: float, lo: float = 0.0, hi: float = 1.
     return out
 
 
+def darker(colour, factor: float = 0.7) -> tuple[float, float, float]:
+    """The colour at `factor` of its brightness: pale palette colours (olive, cyan) stay
+    readable as 7-point text on white."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(factor * c for c in to_rgb(colour))
+
+
 def label_column(ax, points: Sequence[tuple[float, float, str, object]], fontsize: float = 7.5,
                  x_text: float = 1.03) -> list:
     """Label each (x, y, text, colour) data point of `ax` in a column right of the axes.
@@ -53,7 +61,7 @@ def label_column(ax, points: Sequence[tuple[float, float, str, object]], fontsiz
     for (x, y, text, colour), ly in zip(points, ys, strict=True):
         texts.append(ax.annotate(
             text, xy=(x, y), xycoords="data", xytext=(x_text, ly), textcoords="axes fraction",
-            fontsize=fontsize, va="center", ha="left", color=colour, annotation_clip=False,
+            fontsize=fontsize, va="center", ha="left", color=darker(colour), annotation_clip=False,
             arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6, "alpha": 0.7,
                         "shrinkA": 0, "shrinkB": 3, "connectionstyle": "arc3"}))
     return texts

@@ -67,18 +67,20 @@ def render_table(report: Report, cols: Sequence[C.Column] = C.WIDE, title: str |
 
 def tables(report: Report, wide: bool = False) -> list:
     """What `tnpipe report` prints: by default two tables that fit 100 columns (ours, then
-    the paper's row beside each), or with `wide` one table with every column (as report.md)."""
+    the paper's row beside each), or with `wide` one table with every column (as report.md).
+    Their notes are printed after them (print_table), wrapped to the terminal, not the table."""
     if wide:
-        return [render_table(report, C.WIDE)]
+        return [render_table(report, C.WIDE, caption=[])]
     ours = render_table(report, C.OURS, title="tnpipe report: ours (* model estimate)", caption=[])
-    paper = render_table(report, C.PAPER, title="beside Esser et al. 2016 Table 3 († paper, TN 1-chip)")
+    paper = render_table(report, C.PAPER, title="beside Esser et al. 2016 Table 3 († paper, TN 1-chip)", caption=[])
     return [ours, paper]
 
 
 def print_table(report: Report, console, wide: bool = False) -> None:
     """Print the report's tables, each no narrower than its widest cell needs: numbers never
     fold or shorten to "…"; a terminal narrower than that wraps whole lines instead (piped
-    output stays one line per row). The compact tables need at most TERMINAL_WIDTH columns."""
+    output stays one line per row). The compact tables need at most TERMINAL_WIDTH columns.
+    Then the footnotes and provenance, wrapped to the terminal's width."""
     for table in tables(report, wide):
         need = console.measure(table, options=console.options.update_width(1000)).maximum
         old = console.width
@@ -87,6 +89,8 @@ def print_table(report: Report, console, wide: bool = False) -> None:
             console.print(table)
         finally:
             console.width = old
+    for line in footnotes(report) + provenance(report):
+        console.print(line, highlight=False, markup=False)
 
 
 def write_files(report: Report, out_dir: Path | None = None) -> dict[str, Path]:
