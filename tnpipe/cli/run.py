@@ -24,10 +24,8 @@ def run(
     plot: Annotated[bool, typer.Option(help="Also draw report.png and the chip floorplans.")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (skipping verified stages), then print the report."""
-    from tnpipe import paths
-    from tnpipe.cli.report import show_report
+    from tnpipe.cli.report import show_run_report
     from tnpipe.log import err
-    from tnpipe.report import collect
     from tnpipe.run import choose_datasets, run_pipeline
 
     with user_errors():
@@ -50,8 +48,7 @@ def run(
         err.print(f"[bold]run[/] finished in {summary.seconds:.1f} s: {len(summary.results)} of {len(chosen)} "
                   "dataset(s) deployed", highlight=False)
         if summary.results:
-            rep = collect(paths.results_root(), files=summary.results)
-            show_report(rep, "table", None, plot)
+            show_run_report(summary.results, plot)
         if not summary.ok:
             for o in summary.failures:
                 err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False,
