@@ -158,3 +158,25 @@ def test_cli_deploy_missing_run_is_one_red_line(roots):
     result = CliRunner().invoke(app, ["deploy", str(roots["results"] / "nope" / "net")])
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"hw_test_acc": "high"}, "'hw_test_acc' is str 'high'; expected float"),
+    ({"format_version": 7}, "training record format_version 7; expected 1"),
+    ({"run_key": None}, "'run_key' is NoneType None; expected str"),
+    (None, "key 'prepared_dir' missing"),
+])
+def test_bad_training_record_is_one_line_naming_the_file(run_dir, change, message):
+    import json
+
+    path = run_dir / "train.json"
+    obj = json.loads(path.read_text())
+    if change is None:
+        del obj["prepared_dir"]
+    else:
+        obj.update(change)
+    path.write_text(json.dumps(obj))
+    result = CliRunner().invoke(app, ["deploy", str(run_dir)])
+    assert result.exit_code == 1
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}:") and message in err, err

@@ -33,6 +33,7 @@ class FakeStages:
     def __init__(self):
         self.calls: list[tuple] = []
         self.fail: dict[tuple[str, str], Exception] = {}
+        self.deploy_overrides: list[tuple[str, ...]] = []
 
     def prepare(self, name, raw_root=None, source=None, synthetic=False, download=False, force=False, **kw):
         self.calls.append(("prepare", name, synthetic, force))
@@ -62,6 +63,7 @@ class FakeStages:
         run_dir = Path(run_dir)
         name, network = run_dir.parent.name.replace("-synthetic", ""), run_dir.name
         self.calls.append(("deploy", name, frames, device, force))
+        self.deploy_overrides.append(tuple(overrides))
         if ("deploy", name) in self.fail:
             raise self.fail[("deploy", name)]
         res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625)
@@ -115,6 +117,12 @@ def test_chains_stages_then_reports(fake, roots):
     forced = runner.invoke(app, ["run", "gtsrb", "--synthetic", "--force"])
     assert forced.exit_code == 0, forced.output
     assert [c[-1] for c in fake.calls[-3:]] == [True, True, True]
+
+
+def test_set_chip_reaches_deploy(fake):
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--set", "chip.placement=snake"])
+    assert res.exit_code == 0, res.output
+    assert fake.deploy_overrides == [("chip.placement=snake",)]
 
 
 def test_failure_reported_others_go_on(fake, roots):
