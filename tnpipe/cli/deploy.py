@@ -69,7 +69,7 @@ def deploy(
     target: Annotated[Path, typer.Argument(help="Run folder (results/NAME/NET), or with --plan-only a recipe TOML.")],
     frames: Annotated[int | None, typer.Option(help="Test frames to simulate (default: the recipe's chip.frames, else all).")] = None,
     tick_hz: Annotated[float | None, typer.Option(help="Fixed tick rate in Hz (default: the recipe's chip.tick_hz, else the energy profile's tick model).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a [chip] setting of the recipe the run was trained with, e.g. --set chip.placement=snake (repeatable).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a \\[chip] setting of the recipe the run was trained with, e.g. --set chip.placement=snake (repeatable).")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda for the chip simulation.")] = "cpu",
     force: Annotated[bool, typer.Option(help="Redo even when result.json was made from the same network, run and chip settings.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,

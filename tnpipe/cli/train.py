@@ -16,7 +16,7 @@ from tnpipe.cli.app import app, user_errors
 @app.command("train")
 def train_cmd(
     recipe: Annotated[Path, typer.Argument(help="recipe TOML, e.g. recipes/cifar10.toml")],
-    network: Annotated[str, typer.Option("--network", "-n", help="network name from the recipe's [networks]")],
+    network: Annotated[str, typer.Option("--network", "-n", help="network name from the recipe's \\[networks]")],
     layers: Annotated[str | None, typer.Option("--layers", help="Eedn string to train instead of the recipe's network")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a recipe value, e.g. train.epochs=5 (repeatable)")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",

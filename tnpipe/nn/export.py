@@ -10,6 +10,7 @@ The chip simulation is fed `transduce(x)` and must reproduce `hardware_votes` fr
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,11 @@ class TrainedNetwork:
     record: TrainingRecord                                # train.json
     device: str = "cpu"
     batch_size: int = 256
+
+    @property
+    def meta(self) -> dict:
+        """train.json as a plain dict (for writers of other formats, e.g. NIR metadata)."""
+        return dataclasses.asdict(self.record)
 
     @torch.no_grad()
     def transduce(self, x: np.ndarray) -> np.ndarray:
