@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests.nir_numpy import run_graph
 from tests.test_train import NET, write_recipe, write_tiny_dataset
 from tnpipe.artifacts import PreparedDataset
-from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tnpipe.cli import app
 from tnpipe.nn.export import load_trained
 from tnpipe.nn.hardware import hardware_forward
@@ -44,7 +44,7 @@ def trained(tmp_path_factory):
             (tmp / root).mkdir()
             mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
         write_tiny_dataset(tmp / "prepared")
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True)
+        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
     torch.set_num_threads(threads)
     x = PreparedDataset.load(tmp / "prepared" / "tinyset-synthetic").x["test"]
     return rd, x
@@ -82,7 +82,7 @@ def test_graph_holds_the_integer_network_and_metadata(exported):
             md["dataset"], bool(md["synthetic"]), bool(md["trinary"]), int(md["num_classes"])) == \
            ("tnpipe.nir", 1, NET, "tiny", "tinyset", True, True, 4)
     assert json.loads(md["layers"]) == ["L0 S-8", "L1 N-32", "L2 P-32(2)", "L3 N-16(2)"]
-    recipe = load_checkpoint(rd / CHECKPOINT_NAME)["recipe"]
+    recipe = load_checkpoint(rd / CHECKPOINT_NAME).recipe
     assert md["recipe"] == recipe["path"] and json.loads(md["recipe_json"]) == json.loads(json.dumps(recipe))
 
 

@@ -185,8 +185,8 @@ def export_nir(run_dir: Path, out: Path | None = None, force: bool = False) -> t
 
     Refuses to overwrite an existing file unless force; the file appears whole or not at all.
     Returns (path, graph)."""
+    from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
     from tnpipe.atomic import atomic_path
-    from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint
     from tnpipe.nn.export import load_trained
 
     run_dir = Path(run_dir)
@@ -203,7 +203,7 @@ def export_nir(run_dir: Path, out: Path | None = None, force: bool = False) -> t
         raise ArtifactError("the `nir` package is not installed; `pip install nir` (or reinstall tnpipe)") from e
     trained = load_trained(run_dir)
     # the recipe lives in the checkpoint only (load_trained keeps train.json's meta, not it)
-    recipe = load_checkpoint(run_dir / CHECKPOINT_NAME).get("recipe", {})
+    recipe = load_checkpoint(run_dir / CHECKPOINT_NAME).recipe or {}
     graph = build_graph(nir_network(trained, recipe))
     with atomic_path(out) as tmp:
         nir.write(tmp, graph)
