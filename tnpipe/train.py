@@ -253,6 +253,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     model.in_mean.copy_(mean)
     model.in_std.copy_(std)
     model.to(device)
+    model.set_precision(cfg.precision, device)  # on-chip convs' operands (exact forward; tnpipe.nn.precision)
     optimizer = make_optimizer(model, cfg)
     history: list[dict[str, Any]] = []
     start_epoch = 0
