@@ -151,3 +151,35 @@ def test_cuda_bf16_sums_equal_fp32_on_every_eedn_shape():
                           generator=gen).float().cuda()
         ref, low = _bf16_equals_fp32(ls, x, w)
         assert torch.equal(ref, low), ls.token
+
+
+def test_pooling_and_1x1_layers_as_matrix_products_equal_the_convolution():
+    """N and P layers run as (batched) matrix products on CPU: forward bit-equal to conv2d on
+    every such cifar10 shape (integer sums), gradients equal up to fp32 summation order."""
+    from tnpipe.nn.layers import TrinaryConv
+    from tnpipe.nn.precision import matmul_applies, matmul_conv
+
+    gen = torch.Generator().manual_seed(4)
+    done = 0
+    for ls in SHAPES:
+        if ls.kind not in ("N", "P"):
+            continue
+        hw = min(ls.in_hw[0], 4) + (1 if ls.kind == "P" else 0)  # odd size: P drops the last row, as conv does
+        x = (torch.rand(2, ls.in_channels, hw, hw, generator=gen) < 0.5).float()
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups)
+        assert matmul_applies(x, ls.kernel, ls.stride, ls.padding)
+        ref = F.conv2d(x, conv.trinary, None, ls.stride, ls.padding, 1, ls.groups)
+        out = conv(x)
+        assert torch.equal(ref, out) and out.is_contiguous(memory_format=torch.channels_last), ls.token
+        assert torch.equal(matmul_conv(x, conv.trinary, ls.groups), ref)
+        g = torch.randn(ref.shape, generator=gen)
+        gx_ref, = torch.autograd.grad(ref, x, g)
+        gx, gw = torch.autograd.grad(out, (x, conv.hidden), g)
+        assert torch.allclose(gx, gx_ref, rtol=1e-5, atol=1e-5)
+        gw_ref, = torch.autograd.grad(F.conv2d(x, conv.hidden, None, ls.stride, ls.padding, 1, ls.groups), conv.hidden, g)
+        assert torch.allclose(gw, gw_ref, rtol=1e-5, atol=1e-4)
+        done += 1
+    assert done >= 15
+    assert not matmul_applies(torch.zeros(1, 4, 4, 4), 1, 1, 0)            # NCHW map: conv2d
+    assert not matmul_applies(torch.zeros(1, 4, 4, 4).bfloat16().contiguous(memory_format=torch.channels_last), 1, 1, 0)
