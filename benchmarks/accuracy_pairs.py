@@ -43,7 +43,7 @@ ARMS: dict[str, tuple[str, list[str], dict[str, str], str]] = {
     "h0": ("cpu", ["train.hysteresis=0.0"], {}, "(c) hysteresis 0 (the 12-minute ablation's best arm, +1.75 points)"),
     "h05": ("cpu", ["train.hysteresis=0.05"], {}, "(c) hysteresis 0.05: half the paper's dead band"),
     "lr04": ("cpu", ["train.lr=0.04"], {}, "(c) Adam lr 0.04: the lr trend 0.01 -> 0.03 had not flattened"),
-    "flipcrop": ("cpu", ["train.augment='flipcrop'"], {}, "(c) flips + 4-pixel crops ([CVPR17]: +1.5 points)"),
+    "flipcrop": ("cpu", ["train.augment=flipcrop"], {}, "(c) flips + 4-pixel crops ([CVPR17]: +1.5 points)"),
 }
 
 
