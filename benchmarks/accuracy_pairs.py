@@ -1,8 +1,9 @@
 """Paired accuracy runs: two training arms at once, 1 torch thread each, on the real CIFAR-10
 subset, so both arms see the same machine load; prints both hardware-mode test accuracies.
 
-    python benchmarks/accuracy_pairs.py recipe paper              # the 12-minute pair
-    python benchmarks/accuracy_pairs.py before recipe --budget-min 1
+    python benchmarks/accuracy_pairs.py before recipe             # the 12-minute pair: (a)
+    python benchmarks/accuracy_pairs.py before paper              # (b)
+    python benchmarks/accuracy_pairs.py before paper --budget-min 1   # an end-to-end check
     python benchmarks/accuracy_pairs.py recipe "set:train.hysteresis=0.05"
     python benchmarks/accuracy_pairs.py --list
 
@@ -33,11 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 # name -> (network, --set values, extra environment, what it is)
 ARMS: dict[str, tuple[str, list[str], dict[str, str], str]] = {
-    "recipe": ("cpu", [], {}, "the recipe's cpu network as it stands (fastest exact execution: "
-                              "fp32, N/P layers as matrix products, numba kernels)"),
+    "recipe": ("cpu", [], {}, "(a) the recipe's cpu network at the fastest exact setting, now its default "
+                              "(fp32, N/P layers as matrix products, numba kernels)"),
     "before": ("cpu", [], {"TNPIPE_MATMUL_CPU": "0"},
-               "(a) baseline: the recipe with the execution before issue 14 (oneDNN convolutions for every "
-               "layer); same math, fewer steps in the budget"),
+               "the current recipe as trained before issue 14 (oneDNN convolutions for every layer): "
+               "the same math, fewer steps in the budget"),
     "paper": ("cpu_paper", [], {}, "(b) the paper's optimiser and schedule: SGD momentum 0.9, lr 20, /10 at "
                                    "0.8 and 0.9 of training, sparsity 1e-4, weight decay 1e-7 (recipe network cpu_paper)"),
     "h0": ("cpu", ["train.hysteresis=0.0"], {}, "(c) hysteresis 0 (the 12-minute ablation's best arm, +1.75 points)"),
@@ -73,7 +74,7 @@ def start(arm: str, index: int, recipe: Path, budget: float, work: Path) -> tupl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("arms", nargs="*", default=["recipe", "paper"])
+    ap.add_argument("arms", nargs="*", default=["before", "recipe"])
     ap.add_argument("--budget-min", type=float, default=12.0, help="each arm's training wall-clock budget")
     ap.add_argument("--recipe", type=Path, default=REPO / "recipes" / "cifar10.toml")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
