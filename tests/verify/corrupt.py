@@ -100,6 +100,7 @@ def effective(cm: CoreMap, name: str, x: np.ndarray, tries: int = 40) -> tuple[C
         bad = copy.deepcopy(cm)
         what = CORRUPTIONS[name](bad, k)
         trace, votes = _observed(bad, x)
-        if trace.shape != clean_trace.shape or (trace != clean_trace).any() or (votes != clean_votes).any():
+        t = min(len(trace), len(clean_trace))    # a longer delay adds drain ticks: compare the common ones
+        if (trace[:t] != clean_trace[:t]).any() or (votes != clean_votes).any():
             return bad, what, k
     raise AssertionError(f"{name}: none of {tries} sites changes a spike on these frames")
