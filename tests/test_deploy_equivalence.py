@@ -116,11 +116,11 @@ def test_each_corrupted_map_is_not_exact_and_exits_3(trained, tmp_path, name):
     from tnpipe.nn.export import load_trained
 
     net = load_trained(trained)
-    x = net.transduce(PreparedDataset.load(net.meta["prepared_dir"]).x["test"][:32])
+    x = net.transduce(PreparedDataset.load(net.meta["prepared_dir"]).x["test"][:8])
     folder = _saved_copy(trained, tmp_path)
-    bad, what, skipped = effective(CoreMap.load(folder), name, x.reshape(32, -1))
+    bad, what, skipped = effective(CoreMap.load(folder), name, x.reshape(8, -1))
     bad.save(folder)                                         # the sha256 rewritten: the loader accepts it
-    res = runner.invoke(app, ["deploy", str(trained), "--coremap", str(folder)])
+    res = runner.invoke(app, ["deploy", str(trained), "--coremap", str(folder), "--spike-frames", "8"])
     assert res.exit_code == 3, f"{what} (skipped {skipped} sites): {res.output}"
     eq = _result(trained)["equivalence"]
     assert not eq["exact"], what

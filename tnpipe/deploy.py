@@ -1,9 +1,9 @@
 """The deploy stage: a trained run -> CoreMap -> simulated chip -> RunResult.
 
     run_dir/network.npz + checkpoint.pt + train.json   (from `tnpipe train`)
-      -> map_network -> validate_coremap -> coremap.npz + coremap.json
-      -> transduce the prepared test inputs (off-chip) -> simulate the chip
-      -> accuracy on chip, agreement with the training graph in hardware mode
+      -> map_network -> validate_coremap -> coremap.npz + coremap.json -> read back (or --coremap)
+      -> transduce the prepared test inputs (off-chip) -> simulate the loaded map
+      -> accuracy on chip; equivalence with the trained network (votes, spikes, arg-max)
       -> energy/timing model (model estimates) -> result.json
 
 `plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
@@ -21,6 +21,7 @@ from tnpipe.artifacts import (
     PreparedDataset,
     environment,
     load_result,
+    read_json_object,
     save_result,
 )
 from tnpipe.errors import ArtifactError, MappingError
@@ -29,13 +30,15 @@ RESULT_NAME = "result.json"
 
 
 def _fresh_result(run_dir: Path) -> dict[str, Any] | None:
+    """The stored result when it is newer than network.npz and came from run_dir's own map."""
     res, net = run_dir / RESULT_NAME, run_dir / "network.npz"
     if not res.is_file() or not net.is_file() or res.stat().st_mtime < net.stat().st_mtime:
         return None
     try:
-        return load_result(res)
+        old = load_result(res)
     except ArtifactError:
         return None
+    return old if old.get("coremap", {}).get("folder") == str(run_dir) and "equivalence" in old else None
 
 
 def _chip_cfg(run_dir: Path):
@@ -65,21 +68,27 @@ def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
 
 
 def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None,
-           device: str = "cpu", force: bool = False) -> dict:
+           device: str = "cpu", force: bool = False, coremap: Path | None = None,
+           spike_frames: int | str | None = 32) -> dict:
     """Map, validate, simulate and measure one trained run; write coremap + result.json.
+
+    The map is written, read back from disk (sha256 checked) and only the loaded map is
+    simulated; coremap: a folder with coremap.npz + coremap.json to simulate instead of
+    mapping afresh (never skipped). result.json's "equivalence" says whether the chip
+    equals the trained network (votes of every frame, every spike on `spike_frames`
+    frames: a number or "all"); it is written even when not.
 
     Skips (returns the stored RunResult) when a valid result.json newer than network.npz
     exists, unless force. frames: test frames to simulate (None or 0: the recipe's
     chip.frames, else all). tick_hz: fixed tick rate (None or 0: the recipe's chip.tick_hz,
     else the profile's tick model). The energy profile is the recipe's chip.profile."""
     from tnpipe.chip.energy import energy_model_record, estimate, load_profile
-    from tnpipe.chip.mapper import map_network
-    from tnpipe.chip.simulate import simulate
-    from tnpipe.chip.validate import validate_coremap
+    from tnpipe.deploy_chip import load_given, map_and_reload, parse_spike_frames, run_chip
     from tnpipe.nn.export import load_trained
 
     run_dir = Path(run_dir)
-    if not force:
+    spike_frames = parse_spike_frames(spike_frames)
+    if not force and coremap is None:
         old = _fresh_result(run_dir)
         if old is not None:
             old["skipped"] = True
@@ -100,28 +109,25 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     x, y = ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
 
     desc = net.description
-    cm = map_network(desc, placement=chip.placement)
-    validate_coremap(cm)
+    cm = load_given(coremap, desc) if coremap is not None else map_and_reload(desc, run_dir, chip.placement)
     spikes = net.transduce(x)
     if spikes.shape[1:] != tuple(desc.input_shape):
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
     graph_votes = net.hardware_votes(spikes)
-    t_sim = time.perf_counter()
-    sim = simulate(cm, spikes.reshape(n, -1), device=device)
-    sim_seconds = time.perf_counter() - t_sim
+    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames)
+    sim, eq = chip_run.sim, chip_run.equivalence
     chip_pred = sim.votes.argmax(1)
     graph_pred = graph_votes.argmax(1)
     float_pred = net.predict_float(x)
 
     prof = load_profile(chip.profile)
-    out_spikes = float(sim.votes.sum()) / n
     activity = {
         "sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
-        "io_spikes": float(sim.recorded.get("input_packets_per_frame", len(cm.arrays["in_index"]) * float(spikes.mean()))) + out_spikes,
+        "io_spikes": sim.input_packets_per_frame + sim.output_packets_per_frame,
         "busiest_core_sops": sim.busiest_core_sops,
     }
     est = estimate(activity, cm.n_cores, prof, tick_hz)
-    cm.save(run_dir)
+    map_dir = Path(coremap) if coremap is not None else run_dir
     env = environment()
     result = {
         "dataset": str(meta["dataset"]),
@@ -133,7 +139,9 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
         "accuracy_graph": float((graph_pred == y).mean()),
         "accuracy_float": float((float_pred == y).mean()),
         "agreement": float((chip_pred == graph_pred).mean()),
-        "votes_identical": bool((sim.votes == graph_votes).all()),
+        "votes_identical": eq.votes_exact,
+        "equivalence": eq.to_dict(),
+        "coremap": {"folder": str(map_dir), "npz_sha256": read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]},
         "cores": int(cm.n_cores),
         "chips": int(cm.chips),
         "cores_per_layer": cm.cores_per_layer(),
@@ -153,9 +161,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
         "energy_breakdown_uj_per_frame": est["breakdown_uj_per_frame"],
         "static_mw": float(est["static_mw"]),
         "energy_model": energy_model_record(prof),
-        "simulator": {"engine": sim.engine, "device": device, "seconds": sim_seconds,
-                      "compile_seconds": sim.recorded.get("compile_seconds"),
-                      "frames_per_s": n / sim.recorded.get("run_seconds", sim_seconds) if sim_seconds else 0.0},
+        "simulator": chip_run.simulator,
         "git_sha": env["git_sha"],
         "versions": env["versions"],
         "date": env["date"],

@@ -79,7 +79,7 @@ def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str 
              spike_frames: int | None = 32) -> ChipOutcome:
     """Simulate every frame (spikes (N, C, H, W)) on the map and compare with the graph."""
     from tnpipe.chip.simulate import simulate
-    from tnpipe.chip.simulator import spike_trace
+    from tnpipe.chip.simulator import ReferenceEngine, spike_trace
     from tnpipe.verify.equivalence import check_equivalence
 
     n = len(spikes)
@@ -87,8 +87,9 @@ def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str 
     sim = simulate(cm, spikes.reshape(n, -1), device=device)
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
+    tick_engine = ReferenceEngine(cm, device)
     eq = check_equivalence(cm, desc, spikes, sim.votes, graph_votes,
-                           lambda frames: spike_trace(cm, frames, device), spike_frames)
+                           lambda frames: spike_trace(cm, frames, engine=tick_engine), spike_frames)
     run_s = sim.recorded.get("run_seconds", seconds)
     record = {
         "engine": sim.engine, "device": device, "seconds": seconds,

@@ -14,7 +14,7 @@ import copy
 import numpy as np
 
 from tnpipe.chip.coremap import CoreMap
-from tnpipe.chip.simulator import ReferenceEngine
+from tnpipe.chip.simulator import ReferenceEngine, arrival_ticks
 
 
 def _neurons(cm: CoreMap, on_chip: bool = True) -> np.ndarray:
@@ -87,20 +87,26 @@ CORRUPTIONS = {f.__name__: f for f in (bit_set, bit_cleared, axon_to_partner, le
                                          type_weight_changed, output_reclassed, input_swapped)}
 
 
-def _observed(cm: CoreMap, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    res = ReferenceEngine(cm).run(x, streams=1, record=True)
-    return res.recorded["spikes"], res.votes
+def _observed(cm: CoreMap, x: np.ndarray, arrival: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(spikes (frames, cores, neurons) each core read at the tick it holds the frame, by
+    the clean map's timing; votes): what the equivalence check compares."""
+    res = ReferenceEngine(cm).run(x, streams=max(1, len(x) // 2), record=True)
+    rec, per = res.recorded["spikes"], res.recorded["frames_per_stream"]
+    s, i = np.divmod(np.arange(len(x)), per)
+    cores = np.arange(cm.n_cores)
+    return rec[i[:, None] + arrival[None, :], cores[None, :], :, s[:, None]], res.votes
 
 
 def effective(cm: CoreMap, name: str, x: np.ndarray, tries: int = 40) -> tuple[CoreMap, str, int]:
     """(corrupted copy, what was done, candidate sites skipped because they changed nothing
-    the chip shows on frames x (N, n_inputs)): the first site whose spikes or votes differ."""
-    clean_trace, clean_votes = _observed(cm, x)
+    the check compares on frames x (N, n_inputs)): the first site whose spikes (at the
+    ticks that hold a frame) or votes differ from the clean map's."""
+    arrival = arrival_ticks(cm)
+    clean_spikes, clean_votes = _observed(cm, x, arrival)
     for k in range(tries):
         bad = copy.deepcopy(cm)
         what = CORRUPTIONS[name](bad, k)
-        trace, votes = _observed(bad, x)
-        t = min(len(trace), len(clean_trace))    # a longer delay adds drain ticks: compare the common ones
-        if (trace[:t] != clean_trace[:t]).any() or (votes != clean_votes).any():
+        spikes, votes = _observed(bad, x, arrival)
+        if (spikes != clean_spikes).any() or (votes != clean_votes).any():
             return bad, what, k
     raise AssertionError(f"{name}: none of {tries} sites changes a spike on these frames")

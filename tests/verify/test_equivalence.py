@@ -83,7 +83,7 @@ def test_the_chip_is_exact_and_every_used_neuron_tick_is_compared(net):
     used = int(cm.used().sum())
     assert eq.neuron_ticks_compared == 32 * used
     # the chip's spikes compared = every spike of every used neuron in its frames' ticks
-    trace = spike_trace(cm, x[:32].reshape(32, -1))
+    trace, per = spike_trace(cm, x[:32].reshape(32, -1), streams=1)
     arr = arrival_ticks(cm)
     fired = sum(int(trace[arr[c]:arr[c] + 32, c].sum()) for c in range(cm.n_cores))
     assert eq.spikes_compared == fired > 0

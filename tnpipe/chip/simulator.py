@@ -117,15 +117,18 @@ class ReferenceEngine:
     def __init__(self, cm: CoreMap, device: str = "cpu"):
         self.cm = cm
         self.device = dev = torch.device(device)
-        a, n = cm.arrays, cm.n_cores
-        bits = torch.from_numpy(cm.crossbar_bits())                      # (n, axons, neurons) bool
-        types = torch.from_numpy(a["axon_type"].astype(np.int64))         # (n, axons)
+        a = cm.arrays
+        bits_np = cm.crossbar_bits()                                      # (n, axons, neurons) bool
+        bits = torch.from_numpy(np.ascontiguousarray(bits_np.transpose(0, 2, 1)))   # (n, neurons, axons)
+        onehot = torch.nn.functional.one_hot(torch.from_numpy(a["axon_type"].astype(np.int64)), 4).float()
         tw = torch.from_numpy(a["type_weight"].astype(np.float32))        # (n, neurons, 4)
-        # effective weight of synapse (i, j) = w_ij * s_j^{G_i}; stored as (n, neurons, axons)
-        s_of = torch.gather(tw, 2, types[:, None, :].expand(n, tw.shape[1], types.shape[1]))  # (n, neurons, axons)
-        self.weff = (bits.transpose(1, 2).float() * s_of).contiguous().to(dev)
-        self.row_bits = bits.sum(2).to(torch.float32).to(dev)            # (n, axons): synapses per axon
-        del bits, s_of
+        # effective weight of synapse (i, j) = w_ij * s_j^{G_i}; stored as (n, neurons, axons);
+        # s_j^{G_i} = sum over types g of s_j^g [G_i = g]: a batched product with the one-hot types
+        s_of = torch.bmm(tw, onehot.transpose(1, 2))                      # (n, neurons, axons), exact integers
+        self.weff = s_of.mul_(bits).to(dev)
+        rows = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1)[a["crossbar"]].sum(2)
+        self.row_bits = torch.from_numpy(rows.astype(np.float32)).to(dev)    # (n, axons): synapses per axon
+        del bits, bits_np, s_of
         self.used = torch.from_numpy(cm.used()).to(dev)
         t = lambda k: torch.from_numpy(a[k].astype(np.int64)).to(dev)    # noqa: E731
         self.leak, self.alpha, self.gamma, self.R = t("leak"), t("threshold"), t("reset_mode"), t("reset_value")
@@ -243,8 +246,13 @@ def simulate_reference(cm: CoreMap, inputs: np.ndarray, streams: int = 1, device
     return ReferenceEngine(cm, device).run(inputs, streams=streams, record=record)
 
 
-def spike_trace(cm: CoreMap, inputs: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """bool (ticks, n_cores, neurons): which core neuron fired at which tick, the frames
-    fed one per tick to one chip from tick 0 (frame f reaches core c at tick
-    f + arrival_ticks(cm)[c]). The tick engine's own record: the spike-level evidence."""
-    return ReferenceEngine(cm, device).run(inputs, streams=1, record=True).recorded["spikes"][..., 0]
+def spike_trace(cm: CoreMap, inputs: np.ndarray, device: str = "cpu", streams: int = 16,
+                engine: ReferenceEngine | None = None) -> tuple[np.ndarray, int]:
+    """Which core neuron fired at which tick: (bool (ticks, n_cores, neurons, streams),
+    frames per stream). The frames are split into `streams` chip instances in order, each
+    fed one frame per tick from tick 0 (frame s*per + i enters instance s at tick i and
+    reaches core c at tick i + arrival_ticks(cm)[c]). The tick engine's own record: the
+    spike-level evidence; instances side by side cost one weight pass per tick."""
+    eng = engine if engine is not None else ReferenceEngine(cm, device)
+    rec = eng.run(inputs, streams=streams, record=True).recorded
+    return rec["spikes"], rec["frames_per_stream"]

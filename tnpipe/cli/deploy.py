@@ -33,8 +33,15 @@ def deploy(
     force: Annotated[bool, typer.Option(help="Redo even when a valid result.json newer than network.npz exists.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,
     network: Annotated[str | None, typer.Option(help="With --plan-only: the recipe network to map, e.g. 1chip.")] = None,
+    coremap: Annotated[Path | None, typer.Option(help="Simulate this core map (a folder with coremap.npz + coremap.json) "
+                                                      "against the run's trained network instead of mapping afresh.")] = None,
+    spike_frames: Annotated[str, typer.Option(help="Frames whose every spike of every core at every tick is compared "
+                                                   "with the trained network: a number or 'all'.")] = "32",
 ) -> None:
-    """Map a trained network onto cores, simulate the chip on the test set, and write result.json."""
+    """Map a trained network onto cores, simulate the chip on the test set, and write result.json.
+
+    Exits with status 3 (after writing result.json) when the chip is not exactly the trained
+    network: votes of every frame, or a spike of the sampled frames, differ."""
     from tnpipe.errors import RecipeError
     from tnpipe.log import console, err
 
@@ -51,7 +58,8 @@ def deploy(
             return
         from tnpipe.deploy import deploy as run_deploy
 
-        res = run_deploy(target, frames=frames, tick_hz=tick_hz, device=device, force=force)
+        res = run_deploy(target, frames=frames, tick_hz=tick_hz, device=device, force=force, coremap=coremap,
+                         spike_frames=spike_frames)
         if res.get("skipped"):
             err.print(f"{target}: result.json is valid and newer than network.npz; skipped (use --force to redo)")
         from rich.table import Table
@@ -73,6 +81,18 @@ def deploy(
         agree = round(res["agreement"] * res["frames"])
         console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
                       f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
-        if res["agreement"] < 1.0:
-            err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
-                      f"{100 * (1 - res['agreement']):.2f}% of frames")
+        _equivalence(res["equivalence"])
+
+
+def _equivalence(eq: dict) -> None:
+    """The three levels in one line; not exact: the first mismatch, and exit status 3."""
+    from tnpipe.deploy_chip import equivalence_summary
+    from tnpipe.log import console, err
+
+    console.print(equivalence_summary(eq), highlight=False, soft_wrap=True)
+    if not eq["exact"]:
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] the chip is not the trained network; first mismatch: {escape(eq['first_mismatch'])}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(3)

@@ -11,7 +11,9 @@
 Ticks are placed by the CoreMap's own wiring: frame f, fed at tick f, reaches core c at
 tick f + arrival[c], the shortest path over the input wiring's and the neurons' delays
 (`core_arrival`, computed here, not by the simulator). The chip side comes in as data: its
-votes, and `trace(frames) -> bool (ticks, cores, neurons)`, which neuron fired at which tick.
+votes, and `trace(frames) -> (bool (ticks, cores, neurons, streams), per)`: which neuron
+fired at which tick in each of `streams` chip instances, instance s fed frames
+s*per .. s*per+per-1 one per tick from tick 0.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tnpipe.artifacts import NetworkDescription
 from tnpipe.chip.coremap import UNUSED, CoreMap
 from tnpipe.verify.graph import ValueMap, forward
 
-Trace = Callable[[np.ndarray], np.ndarray]
+Trace = Callable[[np.ndarray], tuple[np.ndarray, int]]
 CHUNK = 64            # sample frames per chip trace (a trace holds every neuron at every tick)
 
 
@@ -76,10 +78,10 @@ def _line(frame: int, tick: int, core: int, neuron: int, values: ValueMap, sourc
             f"position ({y}, {x}), chip {chip}, graph {graph}")
 
 
-def compare_spikes(cm: CoreMap, values: ValueMap, flat: np.ndarray, trace: np.ndarray, arrival: np.ndarray,
-                   frame0: int = 0) -> tuple[int, int, str | None]:
-    """flat (F, values) graph values of F frames fed at ticks 0..F-1; trace (ticks, cores,
-    neurons) the chip's spikes. Returns (neuron ticks compared, chip spikes among them,
+def compare_spikes(cm: CoreMap, values: ValueMap, flat: np.ndarray, trace: np.ndarray, per: int,
+                   arrival: np.ndarray, frame0: int = 0) -> tuple[int, int, str | None]:
+    """flat (F, values) graph values of F frames; trace (ticks, cores, neurons, streams) the
+    chip's spikes, frame f fed to instance f // per at tick f % per. Returns (neuron ticks compared, chip spikes among them,
     first mismatch line or None): the mismatch at the earliest tick (nearest its cause),
     its tick counted from the frame's entry into the chip."""
     used = cm.arrays["target_core"] != UNUSED
@@ -88,25 +90,26 @@ def compare_spikes(cm: CoreMap, values: ValueMap, flat: np.ndarray, trace: np.nd
     if (arrival[cores] < 0).any():
         c = int(cores[arrival[cores] < 0][0])
         return 0, 0, f"frame {frame0}, core {c}: no frame reaches this core over the map's wiring, yet it is used"
-    ticks = np.arange(frames)[:, None] + arrival[cores][None, :]                     # (F, used)
+    stream, entry = np.divmod(np.arange(frames), per)
+    ticks = entry[:, None] + arrival[cores][None, :]                                  # (F, used)
     if ticks.max(initial=0) >= len(trace):
         return 0, 0, f"frame {frame0}: the chip trace has {len(trace)} ticks; the map needs {int(ticks.max()) + 1}"
-    chip = trace[ticks, cores[None, :], neurons[None, :]].astype(np.uint8)
+    chip = trace[ticks, cores[None, :], neurons[None, :], stream[:, None]].astype(np.uint8)
     src = cm.arrays["neuron_source"][cores, neurons].astype(np.int64)
     known = (src >= 0) & (src < values.size)
     graph = flat[:, np.where(known, src, 0)]
     diff = (chip != graph) | ~known[None, :]
-    silent = trace.reshape(len(trace), -1)[:, ~used.ravel()]
+    silent = trace[:, ~used]                                                          # (ticks, unused, streams)
     if silent.any():   # an unused neuron may never fire
-        t, k = (int(v) for v in np.argwhere(silent)[0])
-        c, j = divmod(int(np.flatnonzero(~used.ravel())[k]), cm.spec.neurons)
+        t, k, _ = (int(v) for v in np.argwhere(silent)[0])
+        c, j = (int(v) for v in np.argwhere(~used)[k])
         return chip.size, int(chip.sum()), f"tick {t}, core {c}, neuron {j}: an unused neuron fired (chip 1, graph none)"
     if not diff.any():
         return chip.size, int(chip.sum()), None
     f, u = np.argwhere(diff).T
     first = np.lexsort((u, ticks[f, u]))[0]
     f, u = int(f[first]), int(u[first])
-    line = _line(frame0 + f, int(ticks[f, u]) - f, int(cores[u]), int(neurons[u]), values, int(src[u]),
+    line = _line(frame0 + f, int(ticks[f, u]) - int(entry[f]), int(cores[u]), int(neurons[u]), values, int(src[u]),
                  int(chip[f, u]), int(graph[f, u]) if known[u] else "none")
     return chip.size, int(chip.sum()), line
 
@@ -146,7 +149,7 @@ def _sample_spikes(cm, desc, values, spikes, hw_votes, frames, trace, arrival):
             first = (f"frame {f}: network.npz in numpy votes {own[bad[0]].tolist()}, the training graph's "
                      f"hardware mode {hw_votes[f].tolist()} (the exported network is not the trained one)")
         x = spikes[idx].reshape(len(idx), -1)
-        n, k, line = compare_spikes(cm, values, values.flat(maps), trace(x), arrival, int(idx[0]))
+        n, k, line = compare_spikes(cm, values, values.flat(maps), *trace(x), arrival, int(idx[0]))
         compared, fired = compared + n, fired + k
         first = first or line
     return compared, fired, first
