@@ -113,3 +113,13 @@ def test_without_numba_the_engine_refuses_and_auto_uses_lut(monkeypatch):
     res = simulate(cm, x, engine="auto")
     assert res.engine == "fast-lut"
     assert (res.votes == desc.votes(forward(desc, x.reshape(5, *desc.input_shape))[-1])).all()
+
+
+@needs_numba
+@pytest.mark.parametrize("kernel", ["_run_kernel", "_pack_kernel", "_count_kernel", "_transpose64"])
+def test_kernels_are_cached_on_disk(kernel):
+    """A new process loads the compiled kernels instead of compiling them again (measured:
+    28 s of compile in a fresh cache, 0.8 s to load; benchmarks/simulate.py prints it)."""
+    cache = getattr(popcount, kernel)._cache
+    assert type(cache).__name__ == "FunctionCache"          # numba's NullCache without cache=True
+    assert cache._cache_path                                # a folder on disk
