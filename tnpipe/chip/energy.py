@@ -34,12 +34,6 @@ ENERGY_KEYS = ("p_static_mw", "e_row_pj", "e_sop_pj", "e_hop_pj", "e_periphery_p
                "e_chip_pj_per_bit", "packet_bits")
 TIMING_KEYS = ("tick_floor_us", "peak_gsops_chip")
 
-# The paper's Table 3 (1-chip networks at 1.0 V): cores, fps, mW, for the side-by-side check.
-PAPER_TABLE3 = {
-    "cifar10": (4042, 1249, 204.4), "cifar100": (4042, 1526, 207.8), "svhn": (4042, 2526, 256.5),
-    "gtsrb": (4042, 1615, 200.6), "logo32": (3236, 1775, 171.7), "vad": (423, 1539, 26.1),
-    "timit_class": (1943, 2610, 142.6), "timit_frames": (2476, 2107, 165.9),
-}
 
 
 def load_profile(name: str = "truenorth-1.0v") -> dict[str, Any]:
