@@ -238,7 +238,6 @@ class PopcountEngine:
 
         def cat(parts, dt):
             return np.ascontiguousarray(np.concatenate(parts), dtype=dt) if parts else np.zeros(0, dtype=dt)
-
         self.cls = np.array(rows, dtype=np.int64).reshape(-1, 9)
         self.in_ids, self.out_ids = cat(ins, np.int64), cat(outs, np.int64)
         self.masks, self.thr = cat(masks, np.uint64), cat(thrs, np.int64)
@@ -246,9 +245,8 @@ class PopcountEngine:
         self.last_seconds = 0.0
 
     def warm_up(self) -> float:
-        """Run the kernels once on one silent frame: numba compiles them at their first call
-        in a process, or loads them from its on-disk cache (`cache=True`: the package's
-        __pycache__, else the user's cache folder). Returns the seconds it took."""
+        """Seconds to run the kernels once on one silent frame: numba's compile, or its load
+        from the on-disk cache (`cache=True`: __pycache__, else the user's cache folder)."""
         t0 = time.perf_counter()
         self.run(np.zeros((1, self.prog.n_inputs), dtype=np.uint8), batch=64)
         return time.perf_counter() - t0
