@@ -91,6 +91,28 @@ def test_the_chip_is_exact_and_every_used_neuron_tick_is_compared(net):
     assert every.exact and every.spike_frames == 40 and every.neuron_ticks_compared == 40 * used
 
 
+def test_chunks_of_the_sample_give_the_same_comparison(monkeypatch):
+    """A big map compares a few frames per chip trace (CELLS); the counts and the first
+    mismatch (frame numbers across chunks) do not depend on the chunk size."""
+    import tnpipe.verify.equivalence as equivalence
+
+    desc = random_description(*SPLIT, seed=5)
+    cm = map_network(desc)
+    x = random_spikes(desc, 12, seed=3)
+    flat = ValueMap.of(desc).flat(forward(desc, x))
+    # a neuron that fires in frames 0..4 and is silent later: always firing, it first
+    # differs in the second chunk of 5
+    src = cm.arrays["neuron_source"]
+    c, j = next((c, j) for c, j in np.argwhere(cm.used()) if flat[:5, src[c, j]].all() and not flat[:, src[c, j]].all())
+    cm.arrays["leak"][c, j] += 60
+    run = chip_run(cm, desc, x)
+    whole = check_equivalence(cm, desc, **run, spike_frames=12)
+    monkeypatch.setattr(equivalence, "CELLS", 5 * int(cm.used().sum()))       # 5 frames per trace
+    parts = check_equivalence(cm, desc, **run, spike_frames=12)
+    assert parts == whole and not whole.exact and whole.neuron_ticks_compared == 12 * int(cm.used().sum())
+    assert int(whole.first_mismatch.split(",")[0].removeprefix("frame ")) >= 5
+
+
 def test_first_mismatch_names_the_corrupted_neuron_at_its_first_tick():
     desc = random_description(*NET, seed=5)
     cm = map_network(desc)

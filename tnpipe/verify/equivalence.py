@@ -28,7 +28,8 @@ from tnpipe.chip.coremap import UNUSED, CoreMap
 from tnpipe.verify.graph import ValueMap, forward
 
 Trace = Callable[[np.ndarray], tuple[np.ndarray, int]]
-CHUNK = 64            # sample frames per chip trace (a trace holds every neuron at every tick)
+CHUNK = 64            # sample frames per chip trace at most (a trace holds every neuron at every tick)
+CELLS = 1 << 24       # (frame, neuron) pairs compared at once: a 1-chip map (~10^6 neurons) takes 16 frames
 
 
 @dataclass
@@ -91,7 +92,7 @@ def compare_spikes(cm: CoreMap, values: ValueMap, flat: np.ndarray, trace: np.nd
         c = int(cores[arrival[cores] < 0][0])
         return 0, 0, f"frame {frame0}, core {c}: no frame reaches this core over the map's wiring, yet it is used"
     stream, entry = np.divmod(np.arange(frames), per)
-    ticks = entry[:, None] + arrival[cores][None, :]                                  # (F, used)
+    ticks = (entry[:, None] + arrival[cores][None, :]).astype(np.int32)              # (F, used)
     if ticks.max(initial=0) >= len(trace):
         return 0, 0, f"frame {frame0}: the chip trace has {len(trace)} ticks; the map needs {int(ticks.max()) + 1}"
     chip = trace[ticks, cores[None, :], neurons[None, :], stream[:, None]].astype(np.uint8)
@@ -135,12 +136,13 @@ def _vote_line(cm: CoreMap, desc: NetworkDescription, values: ValueMap, frame: i
 
 
 def _sample_spikes(cm, desc, values, spikes, hw_votes, frames, trace, arrival):
-    """(neuron ticks, spikes, first mismatch) over `frames` (indices), CHUNK at a time;
+    """(neuron ticks, spikes, first mismatch) over `frames` (indices), a chunk at a time;
     also checks the numpy graph's votes against the training graph's on those frames."""
     compared = fired = 0
     first = None
-    for lo in range(0, len(frames), CHUNK):
-        idx = frames[lo:lo + CHUNK]
+    chunk = int(np.clip(CELLS // max(int((cm.arrays["target_core"] != UNUSED).sum()), 1), 1, CHUNK))
+    for lo in range(0, len(frames), chunk):
+        idx = frames[lo:lo + chunk]
         maps = forward(desc, spikes[idx])
         own = desc.votes(maps[-1])
         bad = np.flatnonzero((own != hw_votes[idx]).any(1))
