@@ -7,10 +7,10 @@ import sys
 
 import pandas as pd
 import pytest
-from test_train import write_recipe, write_tiny_dataset
 from typer.testing import CliRunner
 
 import tnpipe.atomic
+from tests.test_train import write_recipe, write_tiny_dataset
 from tnpipe.cli import app
 from tnpipe.report.curves import read_metrics
 from tnpipe.train import train
