@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 import tnpipe.atomic
 from tests.test_train import write_recipe, write_tiny_dataset
 from tnpipe.cli import app
-from tnpipe.report.curves import read_metrics
+from tnpipe.report.collect import Row
+from tnpipe.report.curves import _layer_label, plot_curves, read_metrics, run_facts
 from tnpipe.train import train
 from tnpipe.train.metrics import METRICS_NAME, write_row
 
-NET = "S-8 N-32 P-32(2) N-16(2)"          # 4 spiking layers: L0 (transduction), L1..L3 on chip
+NET = "S-8 N-32 D P-32(2) N-16(2)"        # 4 spiking layers: L0 (transduction), L1..L3 on chip; D is no layer
 COLUMNS = ["epoch", "loss", "train_acc", "test_acc", "lr", "seconds",
            "spike_rate_L0", "spike_rate_L1", "spike_rate_L2", "spike_rate_L3"]
 FEATURES = [8, 32, 32, 16]                # per layer, to weigh the layer rates into train.log's overall one
@@ -60,7 +61,14 @@ def test_metrics_csv_rows_match_the_history_and_survive_a_resume(tiny):
     assert resumed["epoch"].tolist() == [1, 2, 3]                     # epoch 1 kept, each epoch once
     same = [c for c in COLUMNS if c != "seconds"]
     pd.testing.assert_frame_equal(resumed[same], full[same])          # CPU, same seed: the same numbers
-    read_metrics(again / METRICS_NAME)                                # the report's reader accepts it
+    # the report's curves read the real run folder: metrics.csv, layer tokens and final figure from train.json
+    row = Row({"dataset": "tinyset", "network": "again", "synthetic": True}, again / "result.json", None)
+    tokens, hw_acc = run_facts(row)
+    assert tokens == ["S-8", "N-32", "P-32(2)", "N-16(2)"]
+    assert hw_acc == json.loads((again / "train.json").read_text())["hw_test_acc"]
+    assert [_layer_label(f"L{i}", tokens) for i in (0, 2)] == ["L0 S-8 (transduction)", "L2 P-32(2)"]
+    png = plot_curves(row, read_metrics(again / METRICS_NAME), again / "curves.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_rows_of_redone_epochs_are_replaced(tmp_path):
