@@ -125,3 +125,20 @@ def test_tensorboard_missing_is_one_line_before_any_work(tiny, roots, monkeypatc
     assert res.stderr.strip() == ("error: --tensorboard: the tensorboard package is not installed "
                                   "(pip install tensorboard, or drop --tensorboard)")
     assert not any(roots["results"].iterdir())
+
+
+def test_run_passes_tensorboard_to_train(roots, monkeypatch):
+    import tnpipe.train
+    from tnpipe.errors import TrainingError
+
+    seen = []
+
+    def fake_train(*args, **kw):
+        seen.append(kw.get("tensorboard"))
+        raise TrainingError("stopped by the test")
+
+    monkeypatch.setattr(tnpipe.train, "train", fake_train, raising=False)
+    for flag in (["--tensorboard"], []):
+        res = CliRunner().invoke(app, ["run", "cifar10", "--synthetic", *flag])
+        assert res.exit_code == 1 and "failed: cifar10-synthetic at train: stopped by the test" in res.stderr
+    assert seen == [True, False]
