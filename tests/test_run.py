@@ -47,7 +47,7 @@ class FakeStages:
         return PrepareOutcome("reused" if skipped else "done", out, None, 0.0)
 
     def train(self, recipe_path, network, overrides=(), device="cpu", seed=None, resume=False,
-              synthetic=False, layers=None, force=False):
+              synthetic=False, layers=None, force=False, tensorboard=False):
         name = Path(recipe_path).stem
         self.calls.append(("train", name, network, tuple(overrides), device, synthetic, force))
         if ("train", name) in self.fail:

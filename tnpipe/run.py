@@ -58,6 +58,7 @@ class RunOptions:
     force: bool = False
     overrides: tuple[str, ...] = ()
     frames: int | None = None
+    tensorboard: bool = False       # train with TensorBoard events in each run folder
 
 
 def choose_datasets(names: Sequence[str] | None, all_: bool, synthetic: bool,
@@ -101,7 +102,7 @@ def _stages(name: str, opt: RunOptions):
         from tnpipe import train as stage
 
         out = stage.train(recipe, opt.network, overrides=opt.overrides, device=opt.device,
-                          synthetic=opt.synthetic, force=opt.force)
+                          synthetic=opt.synthetic, force=opt.force, tensorboard=opt.tensorboard)
         state["run_dir"] = Path(out.path)
         return out
 

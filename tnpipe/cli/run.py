@@ -48,6 +48,7 @@ def run(
     frames: Annotated[int | None, typer.Option(help="Test frames to run on the simulated chip (default: the recipe's, else all).")] = None,
     force: Annotated[bool, typer.Option(help="Redo every stage even where its artifact exists and verifies.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png and the chip floorplans.")] = False,
+    tensorboard: Annotated[bool, typer.Option(help="Also write TensorBoard events into each run folder's tensorboard/ (needs the tensorboard package).")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
     from tnpipe.log import err
@@ -61,5 +62,5 @@ def run(
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
 
-        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames)
+        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames, tensorboard)
         _finish(run_pipeline(chosen, opt, on_stage=_show, on_dataset=header), chosen, plot)

@@ -24,6 +24,7 @@ def train_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="continue from the run's checkpoint.pt")] = False,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="train on the NAME-synthetic prepared stand-in")] = False,
     force: Annotated[bool, typer.Option("--force", help="retrain even if a finished run with these settings exists")] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also write TensorBoard events into RUN_DIR/tensorboard/ (needs the tensorboard package); metrics.csv is always written")] = False,
 ) -> None:
     """Train under TrueNorth's constraints; report the hardware-mode test accuracy."""
     with user_errors():
@@ -34,4 +35,4 @@ def train_cmd(
         from tnpipe.train import train
 
         train(recipe, network, overrides=tuple(set_ or ()), device=device, seed=seed, resume=resume,
-              synthetic=synthetic, layers=layers, force=force)
+              synthetic=synthetic, layers=layers, force=force, tensorboard=tensorboard)

@@ -3,7 +3,10 @@
 metrics.csv (INTERFACES.md #2) has one row per epoch, columns in this order:
     epoch, loss, train_acc, test_acc, lr, seconds, spike_rate_<layer>...
 accuracies as fractions in [0, 1]. Each picture has accuracy (train and test) and loss
-against epoch, and the spike rate of every spiking layer where the file has them.
+against epoch, and the spike rate of every spiking layer where the file has them; from
+the run's train.json, if readable, the final hardware-mode test accuracy (a star: the
+per-epoch test accuracy is the float graph's with running BN statistics, the run's figure
+is measured once after full-set statistics) and each layer's Eedn token in the legend.
 A run without metrics.csv is skipped with a one-line note; a malformed one is a warning
 naming the file and what is wrong, never a failed report.
 """
@@ -15,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from tnpipe import paths
+from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.errors import ArtifactError
 from tnpipe.report.collect import Report, Row
 from tnpipe.report.figures import pyplot, save
@@ -60,26 +64,61 @@ def curves_path(out_dir: Path, row: Row) -> Path:
     return Path(out_dir) / "curves" / f"{paths.dataset_id(row.dataset, row.synthetic)}-{row.network}.png"
 
 
+def run_facts(row: Row) -> tuple[list[str], float | None]:
+    """The run's layer tokens (index = layer number, "D" is no layer) and its hardware-mode
+    test accuracy, from train.json; ([], None) where the run folder has no readable one."""
+    try:
+        rec = TrainingRecord.load(row.run_dir)
+    except ArtifactError:
+        return [], None
+    return [t for t in rec.network_text.split() if t != "D"], rec.hw_test_acc
+
+
+def _layer_label(name: str, tokens: list[str]) -> str:
+    """"L0 S-8 (transduction)", "L3 P-32(2)": the column's layer with its Eedn token."""
+    i = int(name[1:]) if name[1:].isdigit() else -1
+    token = f" {tokens[i]}" if 0 <= i < len(tokens) else ""
+    return f"{name}{token}{' (transduction)' if i == 0 else ''}"
+
+
+def _spike_panel(ax, metrics: pd.DataFrame, spikes: list[str], tokens: list[str]) -> None:
+    """One line per layer; past ten layers the default colours would repeat, so the colour
+    then runs along a sequential map by depth."""
+    cmap = pyplot().get_cmap("tab10" if len(spikes) <= 10 else "viridis")
+    for j, c in enumerate(spikes):
+        colour = cmap(j) if len(spikes) <= 10 else cmap(j / max(len(spikes) - 1, 1))
+        ax.plot(metrics["epoch"], metrics[c], marker=".", ms=3, color=colour,
+                label=_layer_label(str(c)[len(SPIKE_PREFIX):], tokens))
+    ax.set_ylabel("spikes per neuron per frame", fontsize=8)
+    ax.set_title("spike rate by layer (training batches)", fontsize=8)
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="layer",
+              title_fontsize=7, ncol=1 if len(spikes) <= 12 else 2)
+
+
 def plot_curves(row: Row, metrics: pd.DataFrame, path: Path) -> Path:
-    """Accuracy, loss (and spike rates per layer) against epoch for one run."""
+    """Accuracy, loss (and spike rates per layer) against epoch for one run; the final
+    hardware-mode test accuracy from train.json as a star where the run folder has one."""
     plt = pyplot()
     spikes = [c for c in metrics.columns if str(c).startswith(SPIKE_PREFIX)]
-    fig, axes = plt.subplots(1, 3 if spikes else 2, figsize=(11.5 if spikes else 8.0, 3.4), squeeze=False)
+    tokens, hw_acc = run_facts(row)
+    fig, axes = plt.subplots(1, 3 if spikes else 2, figsize=(12.5 if spikes else 8.0, 3.6), squeeze=False)
     ax_acc, ax_loss = axes[0, 0], axes[0, 1]
     ep = metrics["epoch"]
-    ax_acc.plot(ep, 100 * metrics["train_acc"], marker="o", ms=3, label="train")
-    ax_acc.plot(ep, 100 * metrics["test_acc"], marker="s", ms=3, label="test")
+    ax_acc.plot(ep, 100 * metrics["train_acc"], marker="o", ms=3, label="train (training mode)")
+    ax_acc.plot(ep, 100 * metrics["test_acc"], marker="s", ms=3, label="test (float graph, running BN stats)")
+    if hw_acc is not None:
+        # half an epoch right of the last: measured after training, and never on top of its point
+        ax_acc.plot([ep.iloc[-1] + 0.5], [100 * hw_acc], marker="*", ms=11, ls="none", color="black", zorder=3,
+                    label=f"test, hardware mode, after training: {100 * hw_acc:.2f}%")
     ax_acc.set_ylabel("accuracy (%)", fontsize=8)
-    ax_acc.legend(fontsize=7, loc="best", frameon=False)
+    ax_acc.set_title("accuracy", fontsize=8)
+    # below the axes: a legend inside would cover the points of some run or other
+    ax_acc.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax_loss.plot(ep, metrics["loss"], marker="o", ms=3, color="tab:red")
     ax_loss.set_ylabel("training loss", fontsize=8)
+    ax_loss.set_title("training loss", fontsize=8)
     if spikes:
-        ax_sp = axes[0, 2]
-        for c in spikes:
-            ax_sp.plot(ep, metrics[c], marker=".", ms=3, label=str(c)[len(SPIKE_PREFIX):])
-        ax_sp.set_ylabel("spike rate (metrics.csv spike_rate_<layer>)", fontsize=8)
-        ax_sp.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title="layer",
-                     title_fontsize=7)
+        _spike_panel(axes[0, 2], metrics, spikes, tokens)
     for ax in axes[0]:
         ax.set_xlabel("epoch", fontsize=8)
         ax.grid(True, alpha=0.3)
@@ -87,9 +126,10 @@ def plot_curves(row: Row, metrics: pd.DataFrame, path: Path) -> Path:
         if len(ep) < 12:
             ax.set_xticks(list(ep))
     total = metrics["seconds"].sum()
+    final = f"hardware-mode test accuracy {100 * hw_acc:.2f}%" if hw_acc is not None else \
+        f"last test accuracy {100 * metrics['test_acc'].iloc[-1]:.2f}% (float graph)"
     fig.suptitle(f"{row.dataset}{' (synthetic stand-in)' if row.synthetic else ''} {row.network}: "
-                 f"{len(ep)} epoch{'' if len(ep) == 1 else 's'}, {total:.0f} s of training; "
-                 f"final test accuracy {100 * metrics['test_acc'].iloc[-1]:.2f}%", fontsize=9)
+                 f"{len(ep)} epoch{'' if len(ep) == 1 else 's'}, {total:.0f} s of training; {final}", fontsize=9)
     fig.tight_layout()
     save(fig, path)
     plt.close(fig)

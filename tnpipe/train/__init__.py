@@ -6,9 +6,11 @@
     schedule.py     optimiser, learning-rate schedule, vote loss, augmentation, evaluation
     loop.py         TrainingRun: data and model once, then epochs of steps, checkpoint per epoch
     finish.py       BN statistics, export of network.npz, accuracies, train.json
+    metrics.py      metrics.csv, one row per epoch (and TensorBoard events with --tensorboard)
     stage.py        train(): the stage's one function, returning a TrainOutcome
 
-Every epoch ends with one log line (stdout and `train.log`) and an atomic `checkpoint.pt`.
+Every epoch ends with a row of `metrics.csv`, one log line (stdout and `train.log`) and an
+atomic `checkpoint.pt`.
 Optional wall-clock budget (`train.time_budget_min`, used by the `cpu` networks): the
 schedule's progress is max(steps done / steps planned, time spent / budget), and training
 stops when the budget is spent; such a run is not bit-reproducible.

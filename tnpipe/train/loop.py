@@ -28,7 +28,7 @@ from tnpipe.netspec import NetworkSpec, parse_network
 from tnpipe.nn.inputs import channel_stats, to_float_nchw
 from tnpipe.nn.layers import sparsity_penalty
 from tnpipe.nn.network import EednNet
-from tnpipe.train import schedule
+from tnpipe.train import metrics, schedule
 from tnpipe.train.distributed import Dist
 from tnpipe.train.plan import RunPlan
 
@@ -42,6 +42,7 @@ class EpochSums:
     seen: int = 0
     rate: float = 0.0
     rate_n: int = 0
+    layer_rate: Any = 0.0      # per spiking layer, summed over the tracked batches (a tensor once one is)
     lr: float = 0.0
 
 
@@ -59,6 +60,7 @@ class TrainingRun:
     start_epoch: int = 0
     epochs_done: int = 0
     out_of_time: bool = False
+    tensorboard: Any = None                  # a SummaryWriter when train(tensorboard=True)
 
     # ------------------------------------------------------------------ setting up
     @classmethod
@@ -200,10 +202,12 @@ class TrainingRun:
             if model.track_rates:
                 sums.rate += float(torch.cat(model.rates).mean())
                 sums.rate_n += 1
+                sums.layer_rate = sums.layer_rate + torch.stack([r.mean() for r in model.rates])
 
     def end_epoch(self, epoch: int, sums: EpochSums, seconds: float) -> None:
-        """The epoch's record; on rank 0 also the running-stats test accuracy, the
-        checkpoint and the log line."""
+        """The epoch's record; on rank 0 also the running-stats test accuracy, metrics.csv's
+        row (before the checkpoint: a resume redoes and replaces a row the checkpoint lacks),
+        the checkpoint and the log line."""
         cfg = self.plan.cfg
         self.epochs_done = epoch + 1
         record = {"epoch": epoch + 1, "loss": sums.loss / sums.seen, "train_acc": sums.correct / sums.seen,
@@ -214,6 +218,8 @@ class TrainingRun:
             record["test_acc_running"] = schedule.evaluate(self.model, self.tensors["x_test"], self.tensors["y_test"],
                                                            cfg.eval_batch_size)
             self.history.append(record)
+            metrics.log_epoch(self.plan.run_dir, metrics.epoch_row(record, sums.layer_rate, sums.rate_n, self.spec),
+                              self.tensorboard)
             self.checkpoint(epoch + 1, False).save(self.plan.run_dir / CHECKPOINT_NAME)
             self.log(f"epoch {epoch + 1:>3}/{cfg.epochs}{'*' if self.out_of_time else ''}  loss {record['loss']:.4f}  "
                      f"train_acc {record['train_acc']:.4f}  test_acc(running-stats) {record['test_acc_running']:.4f}  "

@@ -13,6 +13,7 @@ from tnpipe.log import console
 from tnpipe.train.distributed import choose_device
 from tnpipe.train.finish import finish
 from tnpipe.train.loop import EpochHook, TrainingRun
+from tnpipe.train.metrics import open_tensorboard, require_tensorboard
 from tnpipe.train.plan import finished_record, plan_run
 
 
@@ -26,10 +27,13 @@ class TrainOutcome:
 
 def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device: str = "cpu",
           seed: int | None = None, resume: bool = False, synthetic: bool = False, layers: str | None = None,
-          force: bool = False, on_epoch_end: EpochHook | None = None) -> TrainOutcome:
+          force: bool = False, on_epoch_end: EpochHook | None = None, tensorboard: bool = False) -> TrainOutcome:
     """Train `network` of the recipe (or the `layers` string); reuse a finished run made
     with the same settings unless `force`. `on_epoch_end(epoch)` is called after each
-    epoch's checkpoint (e.g. to stop a run there)."""
+    epoch's checkpoint (e.g. to stop a run there). `tensorboard`: also write TensorBoard
+    events into RUN_DIR/tensorboard/ (TrainingError, before any work, if not installed)."""
+    if tensorboard:
+        require_tensorboard()
     t_start = time.perf_counter()
     plan = plan_run(recipe_path, network, overrides, seed, synthetic, layers)
     device, dist = choose_device(device, plan.cfg.threads)
@@ -40,7 +44,13 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
                           "skipped (use --force to redo)")
         return TrainOutcome("reused", plan.run_dir, old, time.perf_counter() - t_start)
     run = TrainingRun.start(plan, device, dist, resume, force)
-    run.run_epochs(on_epoch_end)
+    if tensorboard and dist.main:
+        run.tensorboard = open_tensorboard(plan.run_dir, run.start_epoch)
+    try:
+        run.run_epochs(on_epoch_end)
+    finally:
+        if run.tensorboard is not None:
+            run.tensorboard.close()
     record = finish(run, time.perf_counter() - t_start) if dist.main else None
     dist.barrier()
     return TrainOutcome("done", plan.run_dir, record, time.perf_counter() - t_start)
