@@ -115,27 +115,13 @@ def plan_layer(layer, consumer_copies: np.ndarray | None, spec: CoreSpec,
     cout_g = layer.out_channels // layer.groups
     cp = np.ones((oh, ow), dtype=np.int64) if consumer_copies is None else consumer_copies
     best = None
-    for th in range(1, min(oh, MAX_TILE) + 1):
-        for tw in range(1, min(ow, MAX_TILE) + 1):
-            if square and th != tw and (oh == ow or not (th == oh or tw == ow)):
-                continue
-            if cout_g * th * tw > spec.neurons:
-                continue
-            t = Tiling(th, tw, oh, ow, layer.kernel, layer.stride, layer.padding, *layer.in_hw)
-            if 2 * t.max_inputs(cin_g) > spec.axons:
-                continue
-            relayed = 0
-            for ty in range(t.nty):
-                for tx in range(t.ntx):
-                    per_out = np.repeat(cp[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw].ravel(), cout_g)
-                    mask = relay_plan(per_out, spec.neurons)
-                    relayed += int(per_out[mask].sum())
-            splitters = math.ceil(relayed * layer.groups / spec.neurons)
-            cores = t.nty * t.ntx * layer.groups
-            cy, cx = t.cover()
-            key = (splitters > 0, cores + splitters, int(cy.sum() * cx.sum()), -(th * tw))
-            if best is None or key < best[0]:
-                best = (key, t, cores, splitters)
+    for t in _candidate_tiles(layer, spec, square):
+        splitters = _splitter_cores(t, cp, cout_g, layer.groups, spec)
+        cores = t.nty * t.ntx * layer.groups
+        cy, cx = t.cover()
+        key = (splitters > 0, cores + splitters, int(cy.sum() * cx.sum()), -(t.th * t.tw))
+        if best is None or key < best[0]:
+            best = (key, t, cores, splitters)
     if best is None:
         from tnpipe.errors import MappingError
 
@@ -145,3 +131,30 @@ def plan_layer(layer, consumer_copies: np.ndarray | None, spec: CoreSpec,
             f"{spec.axons} axons, {spec.neurons} neurons"
         )
     return best[1], best[2], best[3]
+
+
+def _candidate_tiles(layer, spec: CoreSpec, square: bool):
+    """Every tile shape whose outputs fit the neurons and whose receptive field fits the axons."""
+    oh, ow = layer.out_hw
+    cin_g = layer.in_channels // layer.groups
+    cout_g = layer.out_channels // layer.groups
+    for th in range(1, min(oh, MAX_TILE) + 1):
+        for tw in range(1, min(ow, MAX_TILE) + 1):
+            if square and th != tw and (oh == ow or not (th == oh or tw == ow)):
+                continue
+            if cout_g * th * tw > spec.neurons:
+                continue
+            t = Tiling(th, tw, oh, ow, layer.kernel, layer.stride, layer.padding, *layer.in_hw)
+            if 2 * t.max_inputs(cin_g) <= spec.axons:
+                yield t
+
+
+def _splitter_cores(t: Tiling, cp: np.ndarray, cout_g: int, groups: int, spec: CoreSpec) -> int:
+    """Estimated splitter cores of a tiling: the relayed copies of every tile, 256 a core."""
+    relayed = 0
+    for ty in range(t.nty):
+        for tx in range(t.ntx):
+            per_out = np.repeat(cp[ty * t.th:(ty + 1) * t.th, tx * t.tw:(tx + 1) * t.tw].ravel(), cout_g)
+            mask = relay_plan(per_out, spec.neurons)
+            relayed += int(per_out[mask].sum())
+    return math.ceil(relayed * groups / spec.neurons)
