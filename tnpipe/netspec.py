@@ -12,7 +12,10 @@ A network is a string of space-separated layer tokens, e.g. the 1-chip CIFAR-10 
     P4-F(g)      4x4     2       1         pooling with overlap (halves the size)
     D            -       -       -         dropout (training only; no cores)
 
-(g) is optional and defaults to 1. The FIRST layer is the transduction layer: it turns
+(g) is optional and defaults to 1. A leading `pad=valid` token (or parse_network's
+`padding="valid"`) gives every on-chip layer padding 0 (32 -> 15 -> 13 -> ... instead of
+32 -> 16 -> 16): the paper does not state its padding; "same" (the table above) is the
+default. The transduction layer keeps its padding either way. The FIRST layer is the transduction layer: it turns
 multi-bit input into spikes off-chip with real-valued weights, so TrueNorth's limits do not
 apply to it. Every later layer is on-chip and must satisfy, per filter group:
 
@@ -39,6 +42,7 @@ GEOMETRY: dict[str, tuple[int, int, int]] = {
     "P": (2, 2, 0),
     "P4": (4, 2, 1),
 }
+PADDINGS = ("same", "valid")
 _TOKEN = re.compile(r"^(S|N|P4|P)-(\d+)(?:\((\d+)\))?$")
 
 
@@ -103,9 +107,14 @@ def parse_network(
     input_shape: tuple[int, int, int],
     num_classes: int,
     spec: CoreSpec = TRUENORTH,
+    padding: str = "same",
 ) -> NetworkSpec:
     """Parse Eedn notation, resolve every layer's geometry and check the core limits."""
     tokens = text.split()
+    if tokens and tokens[0].startswith("pad="):
+        padding = tokens.pop(0)[4:]
+    if padding not in PADDINGS:
+        raise NetworkSpecError(f"padding {padding!r} is unknown; expected one of {', '.join(PADDINGS)}")
     if not tokens:
         raise NetworkSpecError("network spec is empty; expected e.g. 'S-16 P4-128(2) N-256(2)'")
     c, h, w = (int(v) for v in input_shape)
@@ -126,6 +135,8 @@ def parse_network(
         kind, features, groups = m.group(1), int(m.group(2)), int(m.group(3) or 1)
         k, s, p = GEOMETRY[kind]
         index = len(layers)
+        if padding == "valid" and index > 0:
+            p = 0
         label = f"layer {index} {tok!r}"
         if features < 1 or groups < 1:
             raise NetworkSpecError(f"{label}: features and groups must be >= 1")

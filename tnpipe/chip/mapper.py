@@ -39,65 +39,16 @@ import numpy as np
 
 from tnpipe.artifacts import NetworkDescription
 from tnpipe.chip.coremap import OFF_CHIP, CoreMap, empty_arrays
+from tnpipe.chip.layerplan import LayerPlan
 from tnpipe.chip.placement import check_placement, chip_grid, input_positions, place
+from tnpipe.chip.search import choose_tilings
 from tnpipe.chip.spec import TRUENORTH, CoreSpec
-from tnpipe.chip.tiling import Tiling, plan_layer, relay_plan
+from tnpipe.chip.tiling import Tiling, lower_bound, relay_plan
 from tnpipe.errors import MappingError
 
 PLUS, MINUS = 0, 1   # axon types of the Eedn axon pair
 PAIR_WEIGHTS = np.array([1, -1, 0, 0], dtype=np.int16)
 SPLIT_WEIGHTS = np.array([1, 0, 0, 0], dtype=np.int16)
-
-
-class _LayerPlan:
-    """A layer's tiling, with the lookups its producers need to find their consumer axons."""
-
-    def __init__(self, index: int, layer, tiling: Tiling):
-        self.index, self.layer, self.t = index, layer, tiling
-        self.cin_g = layer.in_channels // layer.groups
-        self.cout_g = layer.out_channels // layer.groups
-        self.base = 0      # first core id, set in step 3 once every layer's splitter count is known
-        self._at: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
-        h, w = layer.in_hw
-        self.row_tiles: list[list[int]] = [[] for _ in range(h)]
-        self.col_tiles: list[list[int]] = [[] for _ in range(w)]
-        for ty in range(tiling.nty):
-            for y in tiling.in_rows(ty):
-                self.row_tiles[y].append(ty)
-        for tx in range(tiling.ntx):
-            for x in tiling.in_cols(tx):
-                self.col_tiles[x].append(tx)
-
-    @property
-    def n_cores(self) -> int:
-        return self.layer.groups * self.t.nty * self.t.ntx
-
-    def core_id(self, g: int, ty: int, tx: int) -> int:
-        return self.base + self.rel_id(g, ty, tx)
-
-    def rel_id(self, g: int, ty: int, tx: int) -> int:
-        return (g * self.t.nty + ty) * self.t.ntx + tx
-
-    def tiles(self):
-        for g in range(self.layer.groups):
-            for ty in range(self.t.nty):
-                for tx in range(self.t.ntx):
-                    yield g, ty, tx
-
-    def consumers(self, c: int, y: int, x: int) -> list[tuple[int, int]]:
-        """(core, pair index q) of every tile of this layer that reads input (c, y, x);
-        core ids relative to this layer's first core (add `base`)."""
-        g, cl = divmod(c, self.cin_g)
-        key = (y, x)
-        if key not in self._at:   # the tiles reading position (y, x), and the pair index of channel 0
-            at = []
-            for ty in self.row_tiles[y]:
-                rows = self.t.in_rows(ty)
-                for tx in self.col_tiles[x]:
-                    cols = self.t.in_cols(tx)
-                    at.append((ty, tx, ((y - rows.start) * len(cols) + (x - cols.start)) * self.cin_g))
-            self._at[key] = at
-        return [(self.rel_id(g, ty, tx), q0 + cl) for ty, tx, q0 in self._at[key]]
 
 
 def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int], int]]:
@@ -111,32 +62,31 @@ def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int
     return maps
 
 
-def _choose_tiles(layers, spec: CoreSpec, square_tiles: bool) -> list[_LayerPlan]:
-    """Step 1: tiles, chosen last layer first: a layer's copies depend on its consumer's tiles."""
-    plans: list[_LayerPlan] = [None] * len(layers)  # type: ignore[list-item]
-    copies_next = None
-    for li in reversed(range(len(layers))):
-        tiling, _, _ = plan_layer(layers[li], copies_next, spec, square_tiles)
-        plans[li] = _LayerPlan(li, layers[li], tiling)
-        cy, cx = tiling.cover()
-        copies_next = 2 * np.outer(cy, cx)
-    return plans
+def _choose_tiles(layers, spec: CoreSpec, square_tiles: bool, tilings: list[Tiling] | None) -> list[LayerPlan]:
+    """Step 1: every layer's tiling, the fewest cores over all layers (search.py), unless given."""
+    if tilings is None:
+        tilings = choose_tilings(layers, spec, square_tiles)
+    for layer, t in zip(layers, tilings, strict=True):
+        inputs = t.max_inputs(layer.in_channels // layer.groups)
+        if 2 * inputs > spec.axons:
+            raise MappingError(f"{layer.name}: the given tiling {t.th}x{t.tw} x {t.gpc} groups reads {inputs} inputs "
+                               f"per core; the limit is {spec.axons // 2} ({spec.axons} axons)")
+    return [LayerPlan(li, layer, t) for li, (layer, t) in enumerate(zip(layers, tilings, strict=True))]
 
 
-def _core_work(plan: _LayerPlan, nxt: _LayerPlan | None, spec: CoreSpec) -> tuple[list, list]:
+def _core_work(plan: LayerPlan, nxt: LayerPlan | None, spec: CoreSpec) -> tuple[list, list]:
     """Step 2, one layer: per core its outputs, their consumers, which go through splitters;
     the splitter cores packed in order. Returns (cores, splitters): cores as (tile, outputs,
     consumers per output, relay mask, splitter slots), splitters as lists of (core, output)."""
     cores, splitters, load = [], [], spec.neurons + 1
-    for g, ty, tx in plan.tiles():
-        outs = [(g * plan.cout_g + f, oy, ox) for oy in plan.t.out_rows(ty) for ox in plan.t.out_cols(tx)
-                for f in range(plan.cout_g)]
+    for core in plan.cores():
+        outs = plan.outputs(core)
         # consumer cores counted from the next layer's first core (its base is not known yet)
         cons = [nxt.consumers(*o) for o in outs] if nxt is not None else [None] * len(outs)
         copies = np.array([2 * len(c) if c is not None else 1 for c in cons], dtype=np.int64)
         relay = relay_plan(copies, spec.neurons)
         if copies[~relay].sum() + relay.sum() > spec.neurons:
-            raise MappingError(f"{plan.layer.name}: tile {g},{ty},{tx} needs {int(copies.sum())} neurons even with splitters")
+            raise MappingError(f"{plan.layer.name}: core {core} needs {int(copies.sum())} neurons even with splitters")
         slots = []
         for oi in np.flatnonzero(relay):
             n = int(copies[oi])
@@ -148,11 +98,11 @@ def _core_work(plan: _LayerPlan, nxt: _LayerPlan | None, spec: CoreSpec) -> tupl
             splitters[-1].append((len(cores), int(oi)))
             slots.append((len(splitters) - 1, len(splitters[-1]) - 1))
             load += n
-        cores.append(((g, ty, tx), outs, cons, relay, slots))
+        cores.append((core, outs, cons, relay, slots))
     return cores, splitters
 
 
-def _number_cores(plans: list[_LayerPlan], splitter_sets: list[list]) -> tuple[list[str], list[int], list[int], int]:
+def _number_cores(plans: list[LayerPlan], splitter_sets: list[list]) -> tuple[list[str], list[int], list[int], int]:
     """Step 3: core ids, each layer's cores then its splitters. Sets each plan's base;
     returns (layer names, layer index per core, first splitter id per layer, cores)."""
     names: list[str] = []
@@ -180,7 +130,7 @@ def _arrival_ticks(splitter_sets: list[list]) -> list[int]:
     return arrive
 
 
-def _wire_inputs(a: dict[str, np.ndarray], input_shape, first: _LayerPlan) -> None:
+def _wire_inputs(a: dict[str, np.ndarray], input_shape, first: LayerPlan) -> None:
     """Step 5: input wiring, every consumer axon pair of the first layer (one packet each)."""
     c0, h0, w0 = input_shape
     wires = []
@@ -196,21 +146,19 @@ def _wire_inputs(a: dict[str, np.ndarray], input_shape, first: _LayerPlan) -> No
     a["in_delay"] = np.ones(len(win), dtype=np.uint8)
 
 
-def _column_bits(plan: _LayerPlan, tile, o: np.ndarray, spec: CoreSpec, has_w: bool) -> tuple[np.ndarray, int]:
+def _column_bits(plan: LayerPlan, core, o: np.ndarray, spec: CoreSpec, has_w: bool) -> tuple[np.ndarray, int]:
     """Step 6a, one core: its crossbar columns (axons x outputs; weight +1 sets the + axon's
-    bit, -1 the - axon's, 0 neither) and the number of axon pairs it reads."""
+    bit, -1 the - axon's, 0 neither; an output only reads its own group's inputs) and the
+    number of axon pairs it reads."""
     layer = plan.layer
     k, s, p = layer.kernel, layer.stride, layer.padding
-    g, ty, tx = tile
-    rows, cols = plan.t.in_rows(ty), plan.t.in_cols(tx)
-    iy, ix, cl = np.meshgrid(np.array(rows), np.array(cols), np.arange(plan.cin_g), indexing="ij")
-    iy, ix, cl = iy.ravel(), ix.ravel(), cl.ravel()
+    ig, iy, ix, cl = plan.inputs(core)
     nq = len(iy)
     colbits = np.zeros((spec.axons, len(o)), dtype=bool)
     if has_w:
         dy = iy[:, None] - (o[None, :, 1] * s - p)
         dx = ix[:, None] - (o[None, :, 2] * s - p)
-        ok = (dy >= 0) & (dy < k) & (dx >= 0) & (dx < k)
+        ok = (dy >= 0) & (dy < k) & (dx >= 0) & (dx < k) & (ig[:, None] == o[None, :, 0] // plan.cout_g)
         wq = layer.weights[o[None, :, 0], cl[:, None], np.clip(dy, 0, k - 1), np.clip(dx, 0, k - 1)]
         wq = np.where(ok, wq, 0)
         colbits[0:2 * nq:2] = wq > 0
@@ -223,33 +171,33 @@ def _write_layer(a, crossbar, ctx, out_wires: list) -> None:
     the last layer's neurons are appended to out_wires as (core, neuron, class)."""
     plan, nxt, work, split_base, d_direct, (oshape, ooff), desc, spec = ctx
     layer = plan.layer
-    for (g, ty, tx), outs, cons, relay, slots in work:
-        cid = plan.core_id(g, ty, tx)
+    for core, outs, cons, relay, slots in work:
+        cid = plan.core_id(core)
         o = np.array(outs, dtype=np.int64)
-        colbits, nq = _column_bits(plan, (g, ty, tx), o, spec, desc.has_weights)
+        colbits, nq = _column_bits(plan, core, o, spec, desc.has_weights)
         a["axon_type"][cid, 0:2 * nq:2] = PLUS
         a["axon_type"][cid, 1:2 * nq:2] = MINUS
         leak = layer.leak[o[:, 0]] if desc.has_weights else np.zeros(len(outs), dtype=np.int64)
         src = ooff + (o[:, 0] * oshape[1] + o[:, 1]) * oshape[2] + o[:, 2]
-        j = 0
+        which, targets = [], []           # per neuron j: the output it copies, its (core, axon, delay)
         slot_iter = iter(slots)
         for oi in range(len(outs)):
             if nxt is None:
-                targets = [(OFF_CHIP, 0, 0)]
-                out_wires.append((cid, j, int(desc.class_of_feature[o[oi, 0]])))
+                out_wires.append((cid, len(which), int(desc.class_of_feature[o[oi, 0]])))
+                tg = [(OFF_CHIP, 0, 0)]
             elif relay[oi]:
                 sidx, pos = next(slot_iter)
-                targets = [(split_base + sidx, pos, 1)]
+                tg = [(split_base + sidx, pos, 1)]
             else:
-                targets = [(nxt.base + core, 2 * q + d, d_direct) for core, q in cons[oi] for d in (0, 1)]
-            for tcore, taxon, tdelay in targets:
-                crossbar[cid, :, j] = colbits[:, oi]
-                a["target_core"][cid, j] = tcore
-                a["target_axon"][cid, j] = taxon
-                a["target_delay"][cid, j] = tdelay
-                a["leak"][cid, j] = leak[oi]
-                a["neuron_source"][cid, j] = src[oi]
-                j += 1
+                tg = [(nxt.base + tc, 2 * q + d, d_direct) for tc, q in cons[oi] for d in (0, 1)]
+            which += [oi] * len(tg)
+            targets += tg
+        j = len(which)
+        w, tg = np.array(which, dtype=np.int64), np.array(targets, dtype=np.int64).reshape(-1, 3)
+        crossbar[cid, :, :j] = colbits[:, w]
+        a["target_core"][cid, :j], a["target_axon"][cid, :j], a["target_delay"][cid, :j] = tg[:, 0], tg[:, 1], tg[:, 2]
+        a["leak"][cid, :j] = leak[w]
+        a["neuron_source"][cid, :j] = src[w]
         a["type_weight"][cid, :j] = PAIR_WEIGHTS
 
 
@@ -274,17 +222,18 @@ def _write_splitters(a, crossbar, ctx, splitters: list[list]) -> None:
         a["type_weight"][sid, :j] = SPLIT_WEIGHTS
 
 
-def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_tiles: bool = True,
-                placement: str = "regions") -> CoreMap:
+def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_tiles: bool = False,
+                placement: str = "regions", tilings: list[Tiling] | None = None) -> CoreMap:
     """Map a network onto cores (steps 1-7 of the module docstring). Raises MappingError
     if a layer cannot be placed.
 
-    square_tiles: keep tiles square as the paper does (see tiling.plan_layer).
-    placement: how cores are laid out on chips (placement.PLACEMENTS; same on one chip)."""
+    square_tiles: search only square tiles, the paper's worked example (tiling.candidates).
+    placement: how cores are laid out on chips (placement.PLACEMENTS; same on one chip).
+    tilings: one Tiling per layer instead of the search's (e.g. to map a hand-made plan)."""
     check_placement(placement)
     if not desc.layers:
         raise MappingError(f"network {desc.network!r} has no on-chip layers to map")
-    plans = _choose_tiles(desc.layers, spec, square_tiles)                                    # 1
+    plans = _choose_tiles(desc.layers, spec, square_tiles, tilings)                                  # 1
     nl = len(plans)
     steps = [_core_work(plan, plans[li + 1] if li + 1 < nl else None, spec) for li, plan in enumerate(plans)]  # 2
     work = [w for w, _ in steps]
@@ -321,6 +270,9 @@ def _finish(a, out_wires, desc, plans, names, layer_of_core, arrive, fm, spec, p
         "placement": placement,
         "has_weights": bool(desc.has_weights),
         "tiles": {p.layer.name: [p.t.th, p.t.tw] for p in plans},
+        "plan": {p.layer.name: {"tile": [p.t.th, p.t.tw], "groups_per_core": p.t.gpc, "feature_splits": p.t.fsplit,
+                                "bound": lower_bound(p.layer, i + 1 < len(plans), spec)} for i, p in enumerate(plans)},
+        "input_packets": int(len(a["in_index"])),
         "arrival_ticks": {p.layer.name: arrive[i] for i, p in enumerate(plans)},
         "source_maps": [{"name": n, "shape": list(sh), "offset": off} for n, sh, off in fm],
     }
