@@ -216,6 +216,11 @@ def test_cifar10_1chip_plan_fits_one_chip_in_fewer_cores_than_the_papers_4042():
     assert cm.n_cores == 3552         # 3680 when every tile was square and splitter-free tiles ranked first
     used = cm.used().sum(1)
     assert used[cm.arrays["core_layer"] == 0].min() == 252   # 126 features x 2 copies
+    rows = plan_rows(cm).set_index("layer")
+    assert rows.loc["L1 P4-252(2)", "copies"] == 2.0 and rows.loc["L14 N-2040(8)", "copies"] == 1.0
+    assert rows.loc["L9 S-1024(64)", "tile"] == "2x4" and rows.loc["L9 S-1024(64)", "cores"] == 128
+    assert rows.loc["L2 N-256(2)", "neuron use"] == 1.0 and rows["splitters"].sum() == 0
+    assert cm.info["input_packets"] == 123008          # each transduction spike to every axon reading it
 
 
 def test_valid_padding_token_shrinks_every_on_chip_map():
@@ -234,3 +239,17 @@ def test_valid_padding_token_shrinks_every_on_chip_map():
     x = random_spikes(desc, 16)
     res = FastEngine(compile_program(cm), "lut").run(x.reshape(len(x), -1), batch=16)
     assert (res.votes == desc.votes(forward(desc, x)[-1])).all()
+
+
+def test_half_chip_cifar10_cores_under_same_and_valid_padding():
+    """The half-chip network: 3268 cores with "same" padding (3840 before the search), 2337
+    with "valid"; above the paper's 2048 either way (docs/energy-model.md explains why)."""
+    text = "S-12 P4-128(4) D S-256(16) N-256(2) P-512(16) N-1020(4)"
+    same = map_network(describe_architecture(parse_network(text, (3, 32, 32), 10)))
+    assert same.cores_per_layer() == {"L1 P4-128(4)": 512, "L1 P4-128(4) splitters": 452, "L2 S-256(16)": 1024,
+                                      "L3 N-256(2)": 512, "L4 P-512(16)": 512, "L5 N-1020(4)": 256}
+    valid = map_network(describe_architecture(parse_network("pad=valid " + text, (3, 32, 32), 10)))
+    assert valid.n_cores == 2337
+    rows = plan_rows(valid)
+    assert rows["bound"].tolist() == [225, 676, 338, 288, 144]
+    assert (rows["cores"] + rows["splitters"] >= rows["bound"]).all()

@@ -4,7 +4,9 @@
     config.py      ChipCfg: the recipe's [chip] section (profile, tick rate, frames, placement)
     coremap.py     CoreMap artifact (coremap.npz + coremap.json with the npz's sha256)
     validate.py    validate_coremap(cm): every core rule, MappingError naming core/rule/value/limit
-    tiling.py      tiles of output positions per core; plan_layer picks the one of fewest cores
+    tiling.py      tilings (positions x groups per core x feature splits), their cost, a lower bound
+    search.py      choose_tilings: the fewest cores, exact over the candidates; plan_rows(cm) table
+    layerplan.py   one layer's cores under a tiling: outputs, inputs, which cores read an input
     mapper.py      map_network(desc, spec) -> CoreMap (axon pairs, copies, splitters, delays)
     placement.py   cores on 64x64 meshes: snake walk; on several chips "regions" (one image region per chip)
     simulator.py   ReferenceEngine: the generic tick-stepped engine (knows nothing of layers)
