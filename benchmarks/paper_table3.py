@@ -15,7 +15,8 @@ network is a trained one, not random weights.
 Printed per row: the paper's cores / fps / mW; ours: mapped cores, the fps the timing model
 predicts (the profile's constants, and with t_sop fitted leave-one-out on the OTHER rows'
 paper fps), mW at the paper's fps (the energy model alone) and at ours; the relative error
-per column; and the paper's mW split by the paper's own accounting (idle x cores/4096 with
+per column; the packets a frame sends into and out of the chip (I/O bandwidth: the price of
+duplicating the first layer's inputs off chip; [SCI-q]: > 160 M spikes/s off chip); and the paper's mW split by the paper's own accounting (idle x cores/4096 with
 the profile's [CVPR17] idle, the rest active) beside ours. Table 3 is the validation: no
 profile constant is fitted to it.
 
@@ -118,20 +119,24 @@ def compare(results: dict[str, dict], paper: dict[str, dict]) -> list[dict]:
             "idle_mw_paper": idle_paper, "active_uj_paper": (p["mw"] - idle_paper) / p["fps"] * 1e3,
             "idle_mw": at_paper["idle_mw"], "active_uj": at_paper["active_uj_per_frame"],
             "sops_per_frame": act["sops"], "busiest_core_sops": act["busiest_core_sops"],
+            "io_packets_per_frame": act["io_spikes"], "io_mpackets_s": act["io_spikes"] * p["fps"] * 1e-6,
+            "spikes_per_frame": r["spikes_per_frame"],
         })
     return rows
 
 
 def render(rows: list[dict]) -> str:
     head = ("| dataset | data | acc chip | cores paper / ours (err) | fps paper / model (err) / LOO (err) | "
-            "mW paper / ours at paper fps (err) | mW at our fps | idle mW paper / ours | active uJ/frame paper / ours |")
-    lines = [head, "|" + "---|" * 9]
+            "mW paper / ours at paper fps (err) | mW at our fps | idle mW paper / ours | active uJ/frame paper / ours | "
+            "I/O packets/frame, M/s at paper fps |")
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         lines.append(
             f"| {r['dataset']} | {r['data']} | {r['acc_chip']:.3f} | {r['cores_paper']} / {r['cores']} ({r['cores_err']:+.0%}) | "
             f"{r['fps_paper']:.0f} / {r['fps']:.0f} ({r['fps_err']:+.0%}) / {r['fps_loo']:.0f} ({r['fps_loo_err']:+.0%}) | "
             f"{r['mw_paper']:.1f} / {r['mw_at_paper_fps']:.1f} ({r['mw_err']:+.0%}) | {r['mw_at_our_fps']:.1f} | "
-            f"{r['idle_mw_paper']:.1f} / {r['idle_mw']:.1f} | {r['active_uj_paper']:.1f} / {r['active_uj']:.1f} |")
+            f"{r['idle_mw_paper']:.1f} / {r['idle_mw']:.1f} | {r['active_uj_paper']:.1f} / {r['active_uj']:.1f} | "
+            f"{r['io_packets_per_frame']:.0f}, {r['io_mpackets_s']:.1f} |")
     return "\n".join(lines)
 
 
@@ -143,6 +148,7 @@ def main() -> None:
     ap.add_argument("--rows", default="", help="comma-separated datasets (default: all eight)")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--work", type=Path, default=None, help="prepared/results folder (default: a temporary one)")
+    ap.add_argument("--reuse", action="store_true", help="rows already deployed in --work are read, not rerun")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args()
     paper = paper_rows()
@@ -156,7 +162,11 @@ def main() -> None:
     results = {}
     for n in names:
         t0 = time.perf_counter()
-        results[n] = run_row(n, work, args.minutes, args.frames, args.data_root, log)
+        done = work / "results" / (n if n in REAL else f"{n}-synthetic") / "1chip" / "result.json"
+        if args.reuse and done.is_file():
+            results[n] = dict(json.loads(done.read_text(encoding="utf-8")), synthetic=n not in REAL)
+        else:
+            results[n] = run_row(n, work, args.minutes, args.frames, args.data_root, log)
         print(f"{n}: {results[n]['cores']} cores, {time.perf_counter() - t0:.0f} s", flush=True)
     rows = compare(results, paper)
     print(render(rows))

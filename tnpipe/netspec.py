@@ -102,6 +102,15 @@ class NetworkSpec:
         return last.out_channels * last.out_hw[0] * last.out_hw[1] / self.num_classes
 
 
+def _padding(tokens: list[str], padding: str) -> str:
+    """The padding a leading `pad=...` token names (removed from tokens), else `padding`."""
+    if tokens and tokens[0].startswith("pad="):
+        padding = tokens.pop(0)[4:]
+    if padding not in PADDINGS:
+        raise NetworkSpecError(f"padding {padding!r} is unknown; expected one of {', '.join(PADDINGS)}")
+    return padding
+
+
 def parse_network(
     text: str,
     input_shape: tuple[int, int, int],
@@ -111,10 +120,7 @@ def parse_network(
 ) -> NetworkSpec:
     """Parse Eedn notation, resolve every layer's geometry and check the core limits."""
     tokens = text.split()
-    if tokens and tokens[0].startswith("pad="):
-        padding = tokens.pop(0)[4:]
-    if padding not in PADDINGS:
-        raise NetworkSpecError(f"padding {padding!r} is unknown; expected one of {', '.join(PADDINGS)}")
+    padding = _padding(tokens, padding)
     if not tokens:
         raise NetworkSpecError("network spec is empty; expected e.g. 'S-16 P4-128(2) N-256(2)'")
     c, h, w = (int(v) for v in input_shape)
@@ -135,8 +141,7 @@ def parse_network(
         kind, features, groups = m.group(1), int(m.group(2)), int(m.group(3) or 1)
         k, s, p = GEOMETRY[kind]
         index = len(layers)
-        if padding == "valid" and index > 0:
-            p = 0
+        p = 0 if padding == "valid" and index > 0 else p
         label = f"layer {index} {tok!r}"
         if features < 1 or groups < 1:
             raise NetworkSpecError(f"{label}: features and groups must be >= 1")

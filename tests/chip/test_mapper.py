@@ -219,7 +219,7 @@ def test_cifar10_1chip_plan_fits_one_chip_in_fewer_cores_than_the_papers_4042():
     rows = plan_rows(cm).set_index("layer")
     assert rows.loc["L1 P4-252(2)", "copies"] == 2.0 and rows.loc["L14 N-2040(8)", "copies"] == 1.0
     assert rows.loc["L9 S-1024(64)", "tile"] == "2x4" and rows.loc["L9 S-1024(64)", "cores"] == 128
-    assert rows.loc["L2 N-256(2)", "neuron use"] == 1.0 and rows["splitters"].sum() == 0
+    assert rows.loc["L2 N-256(2)", "neurons"] == 1.0 and rows["splitters"].sum() == 0
     assert cm.info["input_packets"] == 123008          # each transduction spike to every axon reading it
 
 

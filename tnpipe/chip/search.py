@@ -84,15 +84,14 @@ def choose_tilings(layers, spec: CoreSpec, square: bool = False) -> list[Tiling]
     return chain
 
 
-PLAN_COLUMNS = ["layer", "tile", "groups/core", "feature splits", "cores", "splitters", "bound",
-                "axon use", "neuron use", "copies"]
+PLAN_COLUMNS = ["layer", "tile", "g/core", "fsplit", "cores", "splitters", "bound", "axons", "neurons", "copies"]
 
 
 def plan_rows(cm):
-    """One row per on-chip layer of a mapped CoreMap (pandas DataFrame, PLAN_COLUMNS):
-    cores and splitter cores as mapped, the lower bound (tiling.lower_bound), the share of
-    the layer's axons and neurons (splitters included) in use, and the mean copies per
-    output (neurons per output value carried)."""
+    """One row per on-chip layer of a mapped CoreMap (pandas DataFrame, PLAN_COLUMNS): tile,
+    filter groups per core, feature splits, cores and splitter cores as mapped, the lower
+    bound (tiling.lower_bound), the share of the layer's axons and neurons (splitters
+    included) in use, and the mean copies per output (neurons per output value carried)."""
     import pandas as pd
 
     a = cm.arrays
@@ -114,9 +113,9 @@ def plan_rows(cm):
         src = a["neuron_source"][layer == li]
         values = len(np.unique(src[src >= 0]))
         rows.append({
-            "layer": name, "tile": f"{p['tile'][0]}x{p['tile'][1]}", "groups/core": p["groups_per_core"],
-            "feature splits": p["feature_splits"], "cores": cores, "splitters": splitters, "bound": p["bound"],
-            "axon use": float(axon_used[mine].mean()), "neuron use": float(used[mine].mean()),
+            "layer": name, "tile": f"{p['tile'][0]}x{p['tile'][1]}", "g/core": p["groups_per_core"],
+            "fsplit": p["feature_splits"], "cores": cores, "splitters": splitters, "bound": p["bound"],
+            "axons": float(axon_used[mine].mean()), "neurons": float(used[mine].mean()),
             "copies": float(used[mine].sum()) / max(values, 1),
         })
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)

@@ -18,9 +18,9 @@ def _layer_table(cm, title: str):
     rows = plan_rows(cm)
     table = Table(title=title)
     for col in rows.columns:
-        table.add_column(col, justify="left" if col == "layer" else "right")
+        table.add_column(col, justify="left" if col == "layer" else "right", no_wrap=True)
     for r in rows.itertuples(index=False):
-        table.add_row(*(f"{v:.0%}" if c.endswith("use") else f"{v:.2f}" if isinstance(v, float) else str(v)
+        table.add_row(*(f"{v:.0%}" if c in ("axons", "neurons") else f"{v:.2f}" if isinstance(v, float) else str(v)
                         for c, v in zip(rows.columns, r, strict=True)))
     return table
 
