@@ -2,7 +2,7 @@
 
     python benchmarks/prepare.py [--shared DIR] [--only cifar10-images,gtsrb,...]
 
-Lines (each a full prepare_one: read the official layout, decode, save the artifact):
+Lines (each a full prepare: read the official layout, decode, save the artifact):
     cifar10-images   all 60,000 JPEGs in class folders     -> images/s
     cifar10-pickles  the 10k/2k subset in python pickles    -> images/s
     gtsrb            the 7,740/2,580 subset, ppm + ROI crop -> images/s
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--only", default="cifar10-images,cifar10-pickles,gtsrb,fsdd")
     args = ap.parse_args()
 
-    from tnpipe.prepare import prepare_one
+    from tnpipe.prepare import prepare
 
     cases = {
         "cifar10-images": ("cifar10", args.shared / "cifar10-images"),
@@ -58,15 +58,15 @@ def main() -> None:
                     print(f"skip fsdd: tnpipe.data.fsdd not available ({e})")
                     continue
             start = time.perf_counter()
-            s = prepare_one(name, source=source, force=True, prepared_root=Path(tmp) / label)
+            s = prepare(name, source=source, force=True, prepared_root=Path(tmp) / label)
             sec = time.perf_counter() - start
-            n = s.counts["train"] + s.counts["test"]
+            n = s.record.counts["train"] + s.record.counts["test"]
             if name == "fsdd":
                 audio = _audio_seconds(source / "recordings")
                 rate = f"{audio / sec:,.0f} audio-s/s ({audio:,.0f} s of audio)"
             else:
                 rate = f"{n / sec:,.0f} images/s"
-            rows.append((label, f"{s.counts['train']}/{s.counts['test']}", f"{sec:.1f}", rate))
+            rows.append((label, f"{s.record.counts['train']}/{s.record.counts['test']}", f"{sec:.1f}", rate))
             print(f"{label}: {rows[-1][1]} in {sec:.1f} s -> {rate}", flush=True)
 
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

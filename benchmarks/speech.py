@@ -3,7 +3,7 @@
     nice python benchmarks/speech.py [--fsdd-root ../shared/data] [--epochs 30]
 
 For vad, timit_class, timit_frames (synthetic TIMIT-format corpus) and fsdd (synthetic and,
-if present, the real recordings in ../shared/data/fsdd) it runs `prepare_one(..., force=True)`
+if present, the real recordings in ../shared/data/fsdd) it runs `prepare(..., force=True)`
 into a temporary root, then trains a small float MLP (flatten -> 256 ReLU -> classes, Adam,
 fixed seed) on x_train and reports its test accuracy. The MLP is NOT the Eedn network: it
 only shows that the features carry the labels (a stand-in that no model can learn would
@@ -24,7 +24,7 @@ import torch
 
 from tnpipe.artifacts import PreparedDataset
 from tnpipe.data.config import DataCfg
-from tnpipe.prepare import prepare_one
+from tnpipe.prepare import prepare
 
 
 def mlp_accuracy(ds: PreparedDataset, epochs: int, seed: int = 0) -> float:
@@ -68,13 +68,13 @@ def main() -> None:
             if args.only and not any(o in tag for o in args.only):
                 continue
             t0 = time.perf_counter()
-            s = prepare_one(name, raw_root=fsdd.parent if name == "fsdd" and not synthetic else Path(tmp) / "raw",
+            s = prepare(name, raw_root=fsdd.parent if name == "fsdd" and not synthetic else Path(tmp) / "raw",
                             source=source, synthetic=synthetic, force=True,
                             prepared_root=Path(tmp) / "prepared", cfg=DataCfg(name=name))
             secs = time.perf_counter() - t0
-            acc = mlp_accuracy(PreparedDataset.load(s.folder), args.epochs)
+            acc = mlp_accuracy(PreparedDataset.load(s.path), args.epochs)
             label = f"{name} ({'synthetic' if synthetic else 'real'}{', FSDD speech stand-in' if source else ''})"
-            print(f"| {label} | {s.counts['train']}/{s.counts['test']} | {'x'.join(map(str, s.input_shape))} "
+            print(f"| {label} | {s.record.counts['train']}/{s.record.counts['test']} | {'x'.join(map(str, s.record.input_shape))} "
                   f"| {secs:.1f} | {acc:.3f} |", flush=True)
 
 

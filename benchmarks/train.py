@@ -106,12 +106,12 @@ def images_per_second(text: str, input_shape, classes: int, device: str, batch: 
 def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overrides: list[str]) -> tuple[float, float, dict]:
     os.environ["TNPIPE_PREPARED_ROOT"] = str(work / "prepared")
     os.environ["TNPIPE_RESULTS_ROOT"] = str(work / "results")
-    from tnpipe.prepare import prepare_one
+    from tnpipe.prepare import prepare
     from tnpipe.train import train
 
-    prepare_one("cifar10", raw_root=data_root)
+    prepare("cifar10", raw_root=data_root)
     t0 = time.perf_counter()
-    rd = train(recipe, network, overrides=overrides, force=True)
+    rd = train(recipe, network, overrides=overrides, force=True).path
     minutes = (time.perf_counter() - t0) / 60
     meta = json.loads((rd / "train.json").read_text())
     return meta["hw_test_acc"], minutes, meta

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from tests.test_train import write_recipe, write_tiny_dataset
-from tnpipe.checkpoint import load_checkpoint
+from tnpipe.artifacts.checkpoint import load_checkpoint
 
 
 def _free_port() -> int:
@@ -35,5 +35,5 @@ def test_torchrun_two_cpu_processes(roots, tmp_path):
     assert len((rd / "train.log").read_text().splitlines()) == 4
     state = load_checkpoint(rd / "checkpoint.pt")
     # each rank took 160 of the 320 frames per epoch in batches of 32 // 2 = 16: 10 steps
-    assert state["epoch"] == 3 and state["finished"]
-    assert [(h["steps"], h["processes"], h["frames_per_process"]) for h in state["history"]] == [(10, 2, 160)] * 3
+    assert state.epoch == 3 and state.finished
+    assert [(h["steps"], h["processes"], h["frames_per_process"]) for h in state.history] == [(10, 2, 160)] * 3

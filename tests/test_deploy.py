@@ -5,8 +5,6 @@ mode), so 100% agreement here checks the chip against the trainer's implementati
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 
 from tests.chip.netref import forward, random_description
 from tnpipe.artifacts import RESULT_REQUIRED, PreparedDataset, load_result
+from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.coremap import CoreMap
 from tnpipe.cli import app
 
@@ -62,17 +61,26 @@ def run_dir(roots, monkeypatch):
     rd = roots["results"] / "toy-synthetic" / "net"
     rd.mkdir(parents=True)
     desc.save(rd / "network.npz")
-    meta = {"dataset": "toy", "network": "net", "synthetic": True, "prepared_dir": str(prep)}
+    record = TrainingRecord(dataset="toy", network="net", network_text=NET[0], synthetic=True,
+                            prepared_dir=str(prep), run_key="k", seed=0, test_frames=n, hw_test_acc=0.0,
+                            float_test_acc=0.0, agreement=1.0, test_acc_running_stats=None, epochs=1,
+                            epochs_planned=1, time_budget_min=0.0, seconds=0.0, bn_stats="full", train={},
+                            chip={"placement": "regions"})   # the default the run was trained with
+    record.save(rd)
     import tnpipe.nn.export as export
 
-    monkeypatch.setattr(export, "load_trained", lambda run_dir, device="cpu": FakeTrained(desc, meta))
+    monkeypatch.setattr(export, "load_trained", lambda run_dir, device="cpu": FakeTrained(
+        random_description(*NET, seed=int((run_dir / "seed").read_text()) if (run_dir / "seed").is_file() else 5),
+        record))
     return rd
 
 
 def test_deploy_writes_a_complete_result_with_full_agreement(run_dir):
     from tnpipe.deploy import deploy
 
-    res = deploy(run_dir)
+    out = deploy(run_dir)
+    assert out.status == "done" and out.path == run_dir / "result.json"
+    res = out.record
     stored = load_result(run_dir / "result.json")
     assert set(RESULT_REQUIRED) <= set(stored)
     assert stored["frames"] == 40 and stored["synthetic"] is True
@@ -91,24 +99,41 @@ def test_deploy_writes_a_complete_result_with_full_agreement(run_dir):
     assert res["latency_ticks"] == cm.latency_ticks
 
 
-def test_deploy_skips_a_fresh_result_and_redoes_with_force_or_newer_network(run_dir):
+def test_deploy_reuses_a_current_result_and_redoes_with_force_or_another_network(run_dir):
     from tnpipe.deploy import deploy
 
     first = deploy(run_dir, frames=8)
-    assert first["frames"] == 8 and not first.get("skipped")
+    assert first.record["frames"] == 8 and first.status == "done"
     again = deploy(run_dir, frames=8)
-    assert again["skipped"] is True and again["date"] == first["date"]
+    assert again.status == "reused" and again.record["date"] == first.record["date"]
     forced = deploy(run_dir, frames=9, force=True)
-    assert forced["frames"] == 9 and not forced.get("skipped")
-    later = time.time() + 5
-    os.utime(run_dir / "network.npz", (later, later))
-    assert not deploy(run_dir, frames=8).get("skipped")
+    assert forced.record["frames"] == 9 and forced.status == "done"
+    assert deploy(run_dir, frames=8).status == "done"          # other frames than the stored result's
+    assert deploy(run_dir, frames=8).status == "reused"
+    (run_dir / "seed").write_text("6")                         # retrained: another network.npz
+    random_description(*NET, seed=6).save(run_dir / "network.npz")
+    assert deploy(run_dir, frames=8).status == "done"
+
+
+def test_cli_set_chip_placement_takes_effect_on_a_run_trained_with_the_default(run_dir):
+    first = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8"])
+    assert first.exit_code == 0, first.output
+    stored = load_result(run_dir / "result.json")
+    assert stored["chip"]["placement"] == "regions" and CoreMap.load(run_dir).info["placement"] == "regions"
+    result = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8", "--set", "chip.placement=snake"])
+    assert result.exit_code == 0, result.output
+    assert "reused" not in result.stderr
+    stored = load_result(run_dir / "result.json")
+    assert stored["chip"]["placement"] == "snake" and stored["made_from"]["chip"]["placement"] == "snake"
+    assert CoreMap.load(run_dir).info["placement"] == "snake"
+    bad = CliRunner().invoke(app, ["deploy", str(run_dir), "--set", "chip.placement=spiral"])
+    assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1 and "spiral" in bad.stderr, bad.stderr
 
 
 def test_fixed_tick_rate_sets_fps(run_dir):
     from tnpipe.deploy import deploy
 
-    res = deploy(run_dir, frames=8, tick_hz=1000.0)
+    res = deploy(run_dir, frames=8, tick_hz=1000.0).record
     assert res["fps"] == 1000.0 and res["tick_source"] == "recipe"
 
 
@@ -133,3 +158,25 @@ def test_cli_deploy_missing_run_is_one_red_line(roots):
     result = CliRunner().invoke(app, ["deploy", str(roots["results"] / "nope" / "net")])
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"hw_test_acc": "high"}, "'hw_test_acc' is str 'high'; expected float"),
+    ({"format_version": 7}, "training record format_version 7; expected 1"),
+    ({"run_key": None}, "'run_key' is NoneType None; expected str"),
+    (None, "key 'prepared_dir' missing"),
+])
+def test_bad_training_record_is_one_line_naming_the_file(run_dir, change, message):
+    import json
+
+    path = run_dir / "train.json"
+    obj = json.loads(path.read_text())
+    if change is None:
+        del obj["prepared_dir"]
+    else:
+        obj.update(change)
+    path.write_text(json.dumps(obj))
+    result = CliRunner().invoke(app, ["deploy", str(run_dir)])
+    assert result.exit_code == 1
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}:") and message in err, err

@@ -16,8 +16,10 @@ import tnpipe
 from tnpipe import paths
 from tnpipe.artifacts import save_result
 from tnpipe.cli import app
+from tnpipe.deploy import DeployOutcome
 from tnpipe.errors import TrainingError
-from tnpipe.prepare import PrepareSummary
+from tnpipe.prepare import PrepareOutcome
+from tnpipe.train import TrainOutcome
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_report import make_result  # noqa: E402
@@ -31,8 +33,9 @@ class FakeStages:
     def __init__(self):
         self.calls: list[tuple] = []
         self.fail: dict[tuple[str, str], Exception] = {}
+        self.deploy_overrides: list[tuple[str, ...]] = []
 
-    def prepare_one(self, name, raw_root=None, source=None, synthetic=False, download=False, force=False, **kw):
+    def prepare(self, name, raw_root=None, source=None, synthetic=False, download=False, force=False, **kw):
         self.calls.append(("prepare", name, synthetic, force))
         if ("prepare", name) in self.fail:
             raise self.fail[("prepare", name)]
@@ -41,7 +44,7 @@ class FakeStages:
         if not skipped:
             out.mkdir(parents=True, exist_ok=True)
             (out / "meta.json").write_text("{}")
-        return PrepareSummary(name, out, {"train": 10, "test": 4}, (3, 32, 32), 10, synthetic, 0.0, skipped)
+        return PrepareOutcome("reused" if skipped else "done", out, None, 0.0)
 
     def train(self, recipe_path, network, overrides=(), device="cpu", seed=None, resume=False,
               synthetic=False, layers=None, force=False):
@@ -50,21 +53,24 @@ class FakeStages:
         if ("train", name) in self.fail:
             raise self.fail[("train", name)]
         rd = paths.run_dir(name, network, synthetic)
-        if not (rd / "train.json").is_file() or force:
+        reused = (rd / "train.json").is_file() and not force
+        if not reused:
             rd.mkdir(parents=True, exist_ok=True)
             (rd / "train.json").write_text(json.dumps({"dataset": name, "finished": True}))
-        return rd
+        return TrainOutcome("reused" if reused else "done", rd, None, 0.0)
 
-    def deploy(self, run_dir, frames=None, tick_hz=None, device="cpu", force=False):
+    def deploy(self, run_dir, frames=None, tick_hz=None, device="cpu", force=False, overrides=()):
         run_dir = Path(run_dir)
         name, network = run_dir.parent.name.replace("-synthetic", ""), run_dir.name
         self.calls.append(("deploy", name, frames, device, force))
+        self.deploy_overrides.append(tuple(overrides))
         if ("deploy", name) in self.fail:
             raise self.fail[("deploy", name)]
         res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625)
-        if not (run_dir / "result.json").is_file() or force:
+        reused = (run_dir / "result.json").is_file() and not force
+        if not reused:
             save_result(run_dir / "result.json", res)
-        return res
+        return DeployOutcome("reused" if reused else "done", run_dir / "result.json", res, 0.0)
 
 
 @pytest.fixture
@@ -75,7 +81,7 @@ def fake(roots, tmp_path, monkeypatch):
     for n in ("cifar10", "gtsrb", "fsdd"):
         (recipes / f"{n}.toml").write_text(f'[data]\nname = "{n}"\n')
     monkeypatch.setenv("TNPIPE_RECIPES", str(recipes))
-    monkeypatch.setattr("tnpipe.prepare.prepare_one", stages.prepare_one)
+    monkeypatch.setattr("tnpipe.prepare.prepare", stages.prepare)
     for mod, fn in (("train", stages.train), ("deploy", stages.deploy)):
         m = types.ModuleType(f"tnpipe.{mod}")
         setattr(m, mod, fn)
@@ -106,11 +112,17 @@ def test_chains_stages_then_reports(fake, roots):
     assert again.exit_code == 0, again.output
     lines = [line for line in again.stderr.splitlines()
              if "-synthetic" in line and any(st in line for st in ("prepare", "train", "deploy"))]
-    assert len(lines) == 6 and all("skipped" in line for line in lines)
+    assert len(lines) == 6 and all("reused" in line for line in lines)
 
     forced = runner.invoke(app, ["run", "gtsrb", "--synthetic", "--force"])
     assert forced.exit_code == 0, forced.output
     assert [c[-1] for c in fake.calls[-3:]] == [True, True, True]
+
+
+def test_set_chip_reaches_deploy(fake):
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--set", "chip.placement=snake"])
+    assert res.exit_code == 0, res.output
+    assert fake.deploy_overrides == [("chip.placement=snake",)]
 
 
 def test_failure_reported_others_go_on(fake, roots):
@@ -171,4 +183,4 @@ def test_end_to_end_tiny_synthetic_cifar10(roots):
     assert f"1 result(s) from git {result['git_sha']}" in md and "simulated on cpu" in md
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
-    assert sum("skipped" in line for line in again.stderr.splitlines()) == 3
+    assert sum("reused" in line for line in again.stderr.splitlines()) == 3

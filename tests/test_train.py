@@ -10,13 +10,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import tnpipe.train as train_mod
+import tnpipe.train.schedule as schedule
 from tnpipe.artifacts import NetworkDescription, PreparedDataset
-from tnpipe.checkpoint import load_checkpoint
+from tnpipe.artifacts.checkpoint import load_checkpoint
 from tnpipe.cli import app
 from tnpipe.errors import DataError, TrainingError
 from tnpipe.nn.export import load_trained
-from tnpipe.train import STOP_AFTER_ENV, train
+from tnpipe.train import train
 
 NET = "S-8 N-32 P-32(2) N-16(2)"
 
@@ -63,7 +63,9 @@ def tiny(roots, tmp_path):
 
 
 def test_tiny_network_learns_and_exports(tiny, roots):
-    rd = train(tiny, "tiny", synthetic=True)
+    out = train(tiny, "tiny", synthetic=True)
+    rd = out.path
+    assert out.status == "done" and out.record.hw_test_acc == json.loads((rd / "train.json").read_text())["hw_test_acc"]
     assert rd == roots["results"] / "tinyset-synthetic" / "tiny"
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["synthetic"] and meta["epochs"] == 4 and meta["test_frames"] == 80
@@ -84,37 +86,40 @@ def test_tiny_network_learns_and_exports(tiny, roots):
 
 
 def test_finished_run_is_skipped_unless_forced(tiny):
-    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"])
+    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"]).path
     stamp = (rd / "train.json").stat().st_mtime_ns
-    train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"])
+    assert train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"]).status == "reused"
     assert (rd / "train.json").stat().st_mtime_ns == stamp
-    train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"], force=True)
+    assert train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"], force=True).status == "done"
     assert (rd / "train.json").stat().st_mtime_ns != stamp
 
 
-def test_resume_after_kill_gives_identical_weights(tiny, monkeypatch):
+def test_resume_after_kill_gives_identical_weights(tiny):
     whole = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=3", "train.dropout=0.2"],
-                  layers="S-8 N-32 D P-32(2) N-16(2)")
-    monkeypatch.setenv(STOP_AFTER_ENV, "1")
+                  layers="S-8 N-32 D P-32(2) N-16(2)").path
+
+    def kill_after_first(epoch: int) -> None:   # a kill right after epoch 1's checkpoint
+        if epoch == 1:
+            raise KeyboardInterrupt("killed after epoch 1")
+
     with pytest.raises(KeyboardInterrupt):
         train(tiny, "again", synthetic=True, overrides=["train.epochs=3", "train.dropout=0.2"],
-              layers="S-8 N-32 D P-32(2) N-16(2)")
-    monkeypatch.delenv(STOP_AFTER_ENV)
+              layers="S-8 N-32 D P-32(2) N-16(2)", on_epoch_end=kill_after_first)
     part = load_checkpoint(whole.parent / "again" / "checkpoint.pt")
-    assert part["epoch"] == 1 and not part["finished"]
+    assert part.epoch == 1 and not part.finished
     resumed = train(tiny, "again", synthetic=True, overrides=["train.epochs=3", "train.dropout=0.2"],
-                    layers="S-8 N-32 D P-32(2) N-16(2)", resume=True)
+                    layers="S-8 N-32 D P-32(2) N-16(2)", resume=True).path
     a, b = load_checkpoint(whole / "checkpoint.pt"), load_checkpoint(resumed / "checkpoint.pt")
-    assert a["finished"] and b["finished"] and a["epoch"] == b["epoch"] == 3
-    assert a["model"].keys() == b["model"].keys()
-    for k in a["model"]:
-        assert torch.equal(a["model"][k], b["model"][k]), k
-    assert [h["loss"] for h in a["history"]] == [h["loss"] for h in b["history"]]
+    assert a.finished and b.finished and a.epoch == b.epoch == 3
+    assert a.model.keys() == b.model.keys()
+    for k in a.model:
+        assert torch.equal(a.model[k], b.model[k]), k
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny, monkeypatch):
     calls = {"n": 0}
-    real = train_mod._loss_fn
+    real = schedule.loss_fn
     steps_per_epoch = 320 // 32
 
     def loss_fn(votes, y, scale):
@@ -122,12 +127,12 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny, monkeypatch):
         out = real(votes, y, scale)
         return out * float("nan") if calls["n"] > steps_per_epoch + 2 else out
 
-    monkeypatch.setattr(train_mod, "_loss_fn", loss_fn)
+    monkeypatch.setattr(schedule, "loss_fn", loss_fn)
     with pytest.raises(TrainingError, match=r"loss became NaN/inf at epoch 2 step 3 .*still holds the last good state \(epoch 1\)"):
         train(tiny, "tiny", synthetic=True)
     state = load_checkpoint(tiny.parent / "results" / "tinyset-synthetic" / "tiny" / "checkpoint.pt")
-    assert state["epoch"] == 1 and not state["finished"]
-    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert state.epoch == 1 and not state.finished
+    assert all(torch.isfinite(v).all() for v in state.model.values() if v.is_floating_point())
 
 
 def test_missing_prepared_dataset_names_the_command(roots, tmp_path):
@@ -206,13 +211,13 @@ def test_repository_recipes_parse_and_fit_the_core():
 def test_tiny_network_on_cuda_matches_its_own_hardware_mode(tiny, roots):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine")
-    rd = train(tiny, "tiny", synthetic=True, device="cuda")
+    rd = train(tiny, "tiny", synthetic=True, device="cuda").path
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["agreement"] == 1.0 and meta["hw_test_acc"] >= 0.6
 
 
 def test_time_budget_stops_and_still_exports(tiny):
-    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=50", "train.time_budget_min=0.002"])
+    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=50", "train.time_budget_min=0.002"]).path
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["epochs_planned"] == 50 and 1 <= meta["epochs"] < 50
     # the budget ends either inside an epoch (the last one is partial) or right at an
@@ -221,12 +226,12 @@ def test_time_budget_stops_and_still_exports(tiny):
     if meta["history"][-1]["complete"]:
         assert f"stopped before epoch {meta['epochs'] + 1}" in (rd / "train.log").read_text()
     assert "time budget of 0.002 min spent" in (rd / "train.log").read_text()
-    assert load_checkpoint(rd / "checkpoint.pt")["epoch"] == meta["epochs"]
+    assert load_checkpoint(rd / "checkpoint.pt").epoch == meta["epochs"]
 
 
 def test_lr_schedules():
     from tnpipe.train import lr_at
-    from tnpipe.train_config import TrainCfg
+    from tnpipe.train.config import TrainCfg
 
     step = TrainCfg(lr=1.0, schedule="step", lr_drops=[0.5, 0.75])
     assert [round(lr_at(step, s, 100), 6) for s in (0, 49, 50, 74, 75, 99)] == [1, 1, 0.1, 0.1, 0.01, 0.01]

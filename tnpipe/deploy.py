@@ -1,55 +1,68 @@
-"""The deploy stage: a trained run -> CoreMap -> simulated chip -> RunResult.
+"""Stage 3, `tnpipe deploy`: a trained run -> CoreMap -> simulated chip -> RunResult.
 
-    run_dir/network.npz + checkpoint.pt + train.json   (from `tnpipe train`)
+    run_dir/train.json + network.npz + checkpoint.pt   (from `tnpipe train`)
+      -> [chip] settings: the recipe's as recorded in train.json, then `--set chip.X=...`
       -> map_network -> validate_coremap -> coremap.npz + coremap.json
       -> transduce the prepared test inputs (off-chip) -> simulate the chip
       -> accuracy on chip, agreement with the training graph in hardware mode
-      -> energy/timing model (model estimates) -> result.json
+      -> energy/timing model (model estimates) -> result.json (with the chip settings used)
 
-`plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
+A result.json is reused only when it was made from the same network.npz (sha256), the same
+training run and the same chip settings and frame count (`made_from`); a changed setting
+redoes the work. `plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from tnpipe.artifacts import (
-    PreparedDataset,
-    environment,
-    load_result,
-    save_result,
-)
+from tnpipe.artifacts import PreparedDataset, environment, load_result, save_result, sha256_file
+from tnpipe.artifacts.result import RESULT_NAME
+from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.chip.config import ChipCfg
 from tnpipe.errors import ArtifactError, MappingError
+from tnpipe.settings import build, overrides_for
 
-RESULT_NAME = "result.json"
+
+@dataclass
+class DeployOutcome:
+    status: Literal["done", "reused"]
+    path: Path                 # result.json
+    record: dict[str, Any]     # the RunResult
+    seconds: float
 
 
-def _fresh_result(run_dir: Path) -> dict[str, Any] | None:
-    res, net = run_dir / RESULT_NAME, run_dir / "network.npz"
-    if not res.is_file() or not net.is_file() or res.stat().st_mtime < net.stat().st_mtime:
-        return None
+def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames: int | None = None,
+                  tick_hz: float | None = None) -> ChipCfg:
+    """The recipe's [chip] as the run trained with it, then `--set chip.*`, then --frames/--tick-hz."""
+    values = {k: v for k, v in record.chip.items() if k in ChipCfg.__dataclass_fields__}
+    values.update(overrides_for("chip", overrides))
+    if frames:
+        values["frames"] = int(frames)
+    if tick_hz:
+        values["tick_hz"] = float(tick_hz)
+    return build(ChipCfg, values, "--set chip")
+
+
+def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg) -> dict[str, Any]:
+    """What a result is computed from; equal -> the stored result is still the answer."""
+    return {"network_sha256": sha256_file(Path(run_dir) / "network.npz"), "run_key": record.run_key,
+            "chip": dataclasses.asdict(chip)}
+
+
+def _reusable(path: Path, source: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        return load_result(res)
+        old = load_result(path)
     except ArtifactError:
         return None
-
-
-def _chip_cfg(run_dir: Path):
-    """The [chip] section of the recipe the run was trained with (kept in its checkpoint);
-    the defaults when the checkpoint has none."""
-    from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint
-    from tnpipe.chip.config import ChipCfg
-
-    try:
-        raw = load_checkpoint(run_dir / CHECKPOINT_NAME).get("recipe", {}).get("chip", {}) or {}
-    except (ArtifactError, OSError):
-        raw = {}
-    known = {k: v for k, v in raw.items() if k in ChipCfg.__dataclass_fields__}
-    return ChipCfg(**known)
+    return old if old.get("made_from") == source else None
 
 
 def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
@@ -64,41 +77,43 @@ def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
     }
 
 
-def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None,
-           device: str = "cpu", force: bool = False) -> dict:
+def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None, device: str = "cpu",
+           force: bool = False, overrides: Sequence[str] = ()) -> DeployOutcome:
     """Map, validate, simulate and measure one trained run; write coremap + result.json.
 
-    Skips (returns the stored RunResult) when a valid result.json newer than network.npz
-    exists, unless force. frames: test frames to simulate (None or 0: the recipe's
-    chip.frames, else all). tick_hz: fixed tick rate (None or 0: the recipe's chip.tick_hz,
-    else the profile's tick model). The energy profile is the recipe's chip.profile."""
-    from tnpipe.chip.energy import energy_model_record, estimate, load_profile
+    frames / tick_hz override chip.frames / chip.tick_hz (None or 0: the recipe's; its 0
+    means all test frames / the profile's tick model). Reuses the stored result when it
+    was made from the same network, run and chip settings, unless force."""
+    t0 = time.perf_counter()
+    run_dir = Path(run_dir)
+    record = TrainingRecord.load(run_dir)
+    chip = chip_settings(record, overrides, frames, tick_hz)
+    source = made_from(run_dir, record, chip)
+    old = None if force else _reusable(run_dir / RESULT_NAME, source)
+    if old is not None:
+        return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
+    result = _simulate_run(run_dir, record, chip, device)
+    result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
+    save_result(run_dir / RESULT_NAME, result)
+    return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
+
+
+def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    ds = PreparedDataset.load(Path(record.prepared_dir))
+    n = len(ds.y["test"]) if not frames else min(int(frames), len(ds.y["test"]))
+    if n == 0:
+        raise ArtifactError(f"{record.prepared_dir}: the test split is empty; nothing to run on the chip")
+    return ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
+
+
+def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str) -> dict[str, Any]:
     from tnpipe.chip.mapper import map_network
     from tnpipe.chip.simulate import simulate
     from tnpipe.chip.validate import validate_coremap
     from tnpipe.nn.export import load_trained
 
-    run_dir = Path(run_dir)
-    if not force:
-        old = _fresh_result(run_dir)
-        if old is not None:
-            old["skipped"] = True
-            return old
-    t0 = time.perf_counter()
     net = load_trained(run_dir, device=device)
-    meta = net.meta
-    for key in ("dataset", "network", "synthetic", "prepared_dir"):
-        if key not in meta:
-            raise ArtifactError(f"{run_dir / 'train.json'}: key {key!r} missing; re-run `tnpipe train --force`")
-    chip = _chip_cfg(run_dir)
-    frames = frames if frames else (chip.frames or None)
-    tick_hz = tick_hz if tick_hz else (chip.tick_hz or None)
-    ds = PreparedDataset.load(Path(meta["prepared_dir"]))
-    n = len(ds.y["test"]) if not frames else min(int(frames), len(ds.y["test"]))
-    if n == 0:
-        raise ArtifactError(f"{meta['prepared_dir']}: the test split is empty; nothing to run on the chip")
-    x, y = ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
-
+    x, y = _test_frames(record, chip.frames)
     desc = net.description
     cm = map_network(desc, placement=chip.placement)
     validate_coremap(cm)
@@ -107,66 +122,55 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
     graph_votes = net.hardware_votes(spikes)
     t_sim = time.perf_counter()
-    sim = simulate(cm, spikes.reshape(n, -1), device=device)
+    sim = simulate(cm, spikes.reshape(len(x), -1), device=device)
     sim_seconds = time.perf_counter() - t_sim
-    chip_pred = sim.votes.argmax(1)
-    graph_pred = graph_votes.argmax(1)
-    float_pred = net.predict_float(x)
-
-    prof = load_profile(chip.profile)
-    out_spikes = float(sim.votes.sum()) / n
-    activity = {
-        "sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
-        "io_spikes": float(sim.recorded.get("input_packets_per_frame", len(cm.arrays["in_index"]) * float(spikes.mean()))) + out_spikes,
-        "busiest_core_sops": sim.busiest_core_sops,
-    }
-    est = estimate(activity, cm.n_cores, prof, tick_hz)
     cm.save(run_dir)
-    env = environment()
+    chip_pred, graph_pred = sim.votes.argmax(1), graph_votes.argmax(1)
     result = {
-        "dataset": str(meta["dataset"]),
-        "network": str(meta["network"]),
-        "synthetic": bool(meta["synthetic"]),
-        "stand_in": str(meta.get("stand_in", "")),   # real data standing in for the paper's ("" = none)
-        "frames": int(n),
+        "dataset": record.dataset, "network": record.network, "synthetic": record.synthetic,
+        "stand_in": record.stand_in,   # real data standing in for the paper's ("" = none)
+        "frames": int(len(x)),
         "accuracy_chip": float((chip_pred == y).mean()),
         "accuracy_graph": float((graph_pred == y).mean()),
-        "accuracy_float": float((float_pred == y).mean()),
+        "accuracy_float": float((net.predict_float(x) == y).mean()),
         "agreement": float((chip_pred == graph_pred).mean()),
         "votes_identical": bool((sim.votes == graph_votes).all()),
-        "cores": int(cm.n_cores),
-        "chips": int(cm.chips),
-        "cores_per_layer": cm.cores_per_layer(),
+        "cores": int(cm.n_cores), "chips": int(cm.chips), "cores_per_layer": cm.cores_per_layer(),
         "latency_ticks": int(cm.latency_ticks),
-        "tick_hz": float(est["tick_hz"]),
-        "tick_source": est["tick_source"],
-        "fps": float(est["fps"]),
-        "synaptic_events_per_frame": float(sim.sops_per_frame),
-        "spikes_per_frame": float(sim.spikes_per_frame),
-        "hops_per_frame": float(sim.hops_per_frame),
-        "chip_crossings_per_frame": float(sim.crossings_per_frame),
-        "io_spikes_per_frame": float(activity["io_spikes"]),
-        "busiest_core_sops_per_tick": float(sim.busiest_core_sops),
-        "mw": float(est["mw"]),
-        "fps_per_w": float(est["fps_per_w"]),
-        "uj_per_frame": float(est["uj_per_frame"]),
-        "energy_breakdown_uj_per_frame": est["breakdown_uj_per_frame"],
-        "static_mw": float(est["static_mw"]),
-        "energy_model": energy_model_record(prof),
         "simulator": {"engine": sim.engine, "device": device, "seconds": sim_seconds,
                       "compile_seconds": sim.recorded.get("compile_seconds"),
-                      "frames_per_s": n / sim.recorded.get("run_seconds", sim_seconds) if sim_seconds else 0.0},
-        "git_sha": env["git_sha"],
-        "versions": env["versions"],
-        "date": env["date"],
-        "seconds": time.perf_counter() - t0,
+                      "frames_per_s": len(x) / sim.recorded.get("run_seconds", sim_seconds) if sim_seconds else 0.0},
         "floorplan": floorplan(cm, sim.core_spikes_per_frame),
     }
-    save_result(run_dir / RESULT_NAME, result)
+    result.update(_measures(cm, sim, spikes, chip))
+    env = environment()
+    result.update(git_sha=env["git_sha"], versions=env["versions"], date=env["date"])
     return result
 
 
-def plan(recipe_path: Path, network: str, overrides: list[str] | tuple[str, ...] = ()):
+def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
+    """Activity from the simulation and the energy/timing model's estimates."""
+    from tnpipe.chip.energy import energy_model_record, estimate, load_profile
+
+    n = len(spikes)
+    prof = load_profile(chip.profile)
+    io_in = sim.recorded.get("input_packets_per_frame", len(cm.arrays["in_index"]) * float(spikes.mean()))
+    activity = {"sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
+                "io_spikes": float(io_in) + float(sim.votes.sum()) / n, "busiest_core_sops": sim.busiest_core_sops}
+    est = estimate(activity, cm.n_cores, prof, chip.tick_hz or None)
+    return {
+        "tick_hz": float(est["tick_hz"]), "tick_source": est["tick_source"], "fps": float(est["fps"]),
+        "synaptic_events_per_frame": float(sim.sops_per_frame), "spikes_per_frame": float(sim.spikes_per_frame),
+        "hops_per_frame": float(sim.hops_per_frame), "chip_crossings_per_frame": float(sim.crossings_per_frame),
+        "io_spikes_per_frame": float(activity["io_spikes"]),
+        "busiest_core_sops_per_tick": float(sim.busiest_core_sops),
+        "mw": float(est["mw"]), "fps_per_w": float(est["fps_per_w"]), "uj_per_frame": float(est["uj_per_frame"]),
+        "energy_breakdown_uj_per_frame": est["breakdown_uj_per_frame"], "static_mw": float(est["static_mw"]),
+        "energy_model": energy_model_record(prof),
+    }
+
+
+def plan(recipe_path: Path, network: str, overrides: Sequence[str] = ()):
     """Map a recipe's network architecture alone (no weights): returns the CoreMap."""
     from tnpipe.artifacts import describe_architecture
     from tnpipe.chip.mapper import map_network

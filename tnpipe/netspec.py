@@ -15,16 +15,18 @@ A network is a string of space-separated layer tokens, e.g. the 1-chip CIFAR-10 
 (g) is optional and defaults to 1. A leading `pad=valid` token (or parse_network's
 `padding="valid"`) gives every on-chip layer padding 0 (32 -> 15 -> 13 -> ... instead of
 32 -> 16 -> 16): the paper does not state its padding; "same" (the table above) is the
-default. The transduction layer keeps its padding either way. The FIRST layer is the transduction layer: it turns
-multi-bit input into spikes off-chip with real-valued weights, so TrueNorth's limits do not
+default. The transduction layer keeps its padding either way.
+
+The FIRST layer is the transduction layer: it turns multi-bit input into spikes off-chip with real-valued weights, so TrueNorth's limits do not
 apply to it. Every later layer is on-chip and must satisfy, per filter group:
 
     fan-in   = k * k * C_in / g  <= spec.max_fan_in (128: one axon pair per trinary input)
     features = C_out / g         <= spec.neurons    (256)
 
 `parse_network` checks both when the network is built and fails with a one-line error that
-names the layer, the value and the limit. Pure Python: the trainer, the mapper and
-`deploy --plan-only` all share this one parser.
+names the layer, the value and the limit. Pure Python: the trainer, the mapper,
+`deploy --plan-only` and NetworkDescription.load all share this one parser, and its
+`LayerSpec` is the one geometry type of a layer everywhere.
 """
 
 from __future__ import annotations
@@ -132,43 +134,12 @@ def parse_network(
                 raise NetworkSpecError(f"token {pos} 'D': dropout cannot come before the transduction layer")
             pending_dropout = True
             continue
-        m = _TOKEN.match(tok)
-        if not m:
-            raise NetworkSpecError(
-                f"token {pos} {tok!r}: unknown layer token; expected S-F, N-F, P-F, P4-F "
-                "(optionally with '(groups)', e.g. 'N-256(2)') or D"
-            )
-        kind, features, groups = m.group(1), int(m.group(2)), int(m.group(3) or 1)
-        k, s, p = GEOMETRY[kind]
-        index = len(layers)
-        p = 0 if padding == "valid" and index > 0 else p
-        label = f"layer {index} {tok!r}"
-        if features < 1 or groups < 1:
-            raise NetworkSpecError(f"{label}: features and groups must be >= 1")
-        if index == 0 and groups != 1:
-            raise NetworkSpecError(f"{label}: the transduction layer takes 1 group, got {groups}")
-        if c % groups or features % groups:
-            raise NetworkSpecError(
-                f"{label}: groups={groups} must divide both input features ({c}) and output features ({features})"
-            )
-        oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-        if oh < 1 or ow < 1:
-            raise NetworkSpecError(f"{label}: input {h}x{w} is too small for a {k}x{k} stride-{s} layer")
-        layer = LayerSpec(index, tok, kind, c, features, groups, k, s, p, (h, w), (oh, ow), pending_dropout)
+        layer = _layer(pos, tok, len(layers), (c, h, w), pending_dropout, padding)
         if layer.on_chip:
-            if layer.fan_in > spec.max_fan_in:
-                raise NetworkSpecError(
-                    f"{label}: fan-in {k}x{k}x{c}/{groups} = {layer.fan_in} exceeds the limit of "
-                    f"{spec.max_fan_in} trinary inputs per core ({spec.axons} axons / 2); use more groups"
-                )
-            if layer.features_per_group > spec.neurons:
-                raise NetworkSpecError(
-                    f"{label}: {layer.features_per_group} features per group exceeds the limit of "
-                    f"{spec.neurons} neurons per core; use more groups"
-                )
+            _check_core_limits(layer, spec)
         layers.append(layer)
         pending_dropout = False
-        c, h, w = features, oh, ow
+        c, (h, w) = layer.out_channels, layer.out_hw
     if pending_dropout:
         raise NetworkSpecError("a trailing 'D' has no layer after it")
     if len(layers) < 2:
@@ -181,3 +152,48 @@ def parse_network(
             f"the {num_classes} classes that must each get voters"
         )
     return NetworkSpec(text, (int(input_shape[0]), int(input_shape[1]), int(input_shape[2])), tuple(layers), num_classes)
+
+
+def _layer(pos: int, tok: str, index: int, chw: tuple[int, int, int], dropout_before: bool,
+           padding: str = "same") -> LayerSpec:
+    """One conv token read against its input (C, H, W): the layer with its geometry resolved
+    ("valid": padding 0 on chip)."""
+    m = _TOKEN.match(tok)
+    if not m:
+        raise NetworkSpecError(
+            f"token {pos} {tok!r}: unknown layer token; expected S-F, N-F, P-F, P4-F "
+            "(optionally with '(groups)', e.g. 'N-256(2)') or D"
+        )
+    kind, features, groups = m.group(1), int(m.group(2)), int(m.group(3) or 1)
+    k, s, p = GEOMETRY[kind]
+    p = 0 if padding == "valid" and index > 0 else p
+    c, h, w = chw
+    label = f"layer {index} {tok!r}"
+    if features < 1 or groups < 1:
+        raise NetworkSpecError(f"{label}: features and groups must be >= 1")
+    if index == 0 and groups != 1:
+        raise NetworkSpecError(f"{label}: the transduction layer takes 1 group, got {groups}")
+    if c % groups or features % groups:
+        raise NetworkSpecError(
+            f"{label}: groups={groups} must divide both input features ({c}) and output features ({features})"
+        )
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    if oh < 1 or ow < 1:
+        raise NetworkSpecError(f"{label}: input {h}x{w} is too small for a {k}x{k} stride-{s} layer")
+    return LayerSpec(index, tok, kind, c, features, groups, k, s, p, (h, w), (oh, ow), dropout_before)
+
+
+def _check_core_limits(layer: LayerSpec, spec: CoreSpec) -> None:
+    """Fan-in and features per group of an on-chip layer against one core."""
+    label = f"layer {layer.index} {layer.token!r}"
+    k, c, groups = layer.kernel, layer.in_channels, layer.groups
+    if layer.fan_in > spec.max_fan_in:
+        raise NetworkSpecError(
+            f"{label}: fan-in {k}x{k}x{c}/{groups} = {layer.fan_in} exceeds the limit of "
+            f"{spec.max_fan_in} trinary inputs per core ({spec.axons} axons / 2); use more groups"
+        )
+    if layer.features_per_group > spec.neurons:
+        raise NetworkSpecError(
+            f"{label}: {layer.features_per_group} features per group exceeds the limit of "
+            f"{spec.neurons} neurons per core; use more groups"
+        )

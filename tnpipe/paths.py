@@ -1,7 +1,7 @@
 """The one place where the project's roots live.
 
 Each root has a default relative to the current directory and one environment variable
-that overrides it (DESIGN.md section 3):
+that overrides it (the layout docs/DESIGN.md draws under "Stages and artifacts"):
 
     TNPIPE_RAW_ROOT       datasets/raw        raw data in each dataset's official layout
     TNPIPE_PREPARED_ROOT  datasets/prepared   PreparedDataset folders

@@ -15,24 +15,21 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tnpipe import paths
-from tnpipe.artifacts import read_prepared_meta, verify_prepared
+from tnpipe.artifacts.prepared import PreparedRecord, verify_prepared
 from tnpipe.data import get_dataset
 from tnpipe.data.config import DataCfg
 from tnpipe.errors import RecipeError
 
 
 @dataclass
-class PrepareSummary:
-    name: str
-    folder: Path
-    counts: dict[str, int]
-    input_shape: tuple[int, ...]
-    num_classes: int
-    synthetic: bool
+class PrepareOutcome:
+    status: Literal["done", "reused"]
+    path: Path                 # the prepared folder
+    record: PreparedRecord     # its meta.json
     seconds: float
-    skipped: bool
 
 
 def data_cfg_for(name: str) -> DataCfg:
@@ -54,7 +51,7 @@ def _prepare_key(cfg: DataCfg, raw: Path, synthetic: bool) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def prepare_one(
+def prepare(
     name: str,
     raw_root: Path | None = None,
     source: Path | None = None,
@@ -63,7 +60,9 @@ def prepare_one(
     force: bool = False,
     prepared_root: Path | None = None,
     cfg: DataCfg | None = None,
-) -> PrepareSummary:
+) -> PrepareOutcome:
+    """Prepare one dataset, or reuse its folder when it verifies and was made from the same
+    raw folder and [data] settings (unless force)."""
     start = time.perf_counter()
     src = get_dataset(name)
     cfg = cfg or data_cfg_for(name)
@@ -71,30 +70,17 @@ def prepare_one(
     raw = Path(source) if source is not None else paths.raw_dir(src.raw_folder, synthetic, raw_root)
     out = paths.prepared_dir(name, synthetic, prepared_root)
     key = _prepare_key(cfg, raw, synthetic)
-
-    if not force and verify_prepared(out):
-        meta = read_prepared_meta(out)
-        if meta.get("prepare_key") == key:
-            return PrepareSummary(name, out, meta["counts"], tuple(meta["input_shape"]), meta["num_classes"],
-                                  meta["synthetic"], time.perf_counter() - start, skipped=True)
-
+    if not force and verify_prepared(out) and PreparedRecord.load(out).prepare_key == key:
+        return PrepareOutcome("reused", out, PreparedRecord.load(out), time.perf_counter() - start)
     if synthetic:
         src.write_synthetic(raw, cfg)
     elif download:
         from tnpipe.data.download import download_resources
 
         download_resources(src, raw)
-    ds = src.read(raw, cfg, raw_root)
+    ds = src.read(raw, cfg)
     ds.synthetic = synthetic
     ds.feature_params = {**ds.feature_params, "prepare_key": key}
+    ds.prepare_key, ds.raw = key, str(raw)
     ds.save(out)
-    # record the key at top level too, so a re-run can tell "same inputs" without parsing params
-    meta_path = out / "meta.json"
-    meta = json.loads(meta_path.read_text())
-    meta["prepare_key"] = key
-    meta["raw"] = str(raw)
-    from tnpipe.atomic import write_json
-
-    write_json(meta_path, meta)
-    return PrepareSummary(name, out, ds.counts(), tuple(ds.input_shape), ds.num_classes, synthetic,
-                          time.perf_counter() - start, skipped=False)
+    return PrepareOutcome("done", out, PreparedRecord.load(out), time.perf_counter() - start)

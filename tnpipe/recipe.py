@@ -1,28 +1,27 @@
 """Recipes: one TOML per dataset (`recipes/NAME.toml`), loaded into typed dataclasses.
 
     [data]      -> tnpipe.data.config.DataCfg    (features, splits; read by `prepare`)
-    [train]     -> tnpipe.train_config.TrainCfg  (optimiser, schedule, loss; read by `train`)
+    [train]     -> tnpipe.train.config.TrainCfg  (optimiser, schedule, loss; read by `train`)
     [chip]      -> tnpipe.chip.config.ChipCfg    (energy profile, tick rate; read by `deploy`)
     [networks]  -> name = "Eedn string"          (e.g. 1chip = "S-16 P4-252(2) ...")
 
 Unknown keys are refused with the list of valid ones; `--set section.key=value` overrides
-are parsed as TOML literals and type-checked against the field they set.
+are parsed by tnpipe.settings (TOML literals, type-checked against the field they set).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import types
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tnpipe.chip.config import ChipCfg
 from tnpipe.data.config import DataCfg
 from tnpipe.errors import RecipeError
-from tnpipe.train_config import TrainCfg
+from tnpipe.settings import build, parse_override
+from tnpipe.train.config import TrainCfg
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,55 +60,6 @@ class Recipe:
         }
 
 
-def _type_ok(value: Any, annotation: Any) -> bool:
-    if isinstance(annotation, str):  # postponed annotations
-        annotation = eval(annotation, {**vars(typing), "list": list, "dict": dict, "tuple": tuple})
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(annotation))
-    if annotation is type(None):
-        return value is None
-    if annotation is Any:
-        return True
-    if origin in (list, tuple):
-        args = typing.get_args(annotation)
-        return isinstance(value, (list, tuple)) and (not args or all(_type_ok(v, args[0]) for v in value))
-    if origin is dict:
-        return isinstance(value, dict)
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, annotation)
-
-
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    valid = {f.name: f for f in fields(cls)}
-    for key, val in values.items():
-        if key not in valid:
-            raise RecipeError(f"{where}: unknown key {key!r}; valid keys: {', '.join(valid)}")
-        if not _type_ok(val, valid[key].type):
-            raise RecipeError(f"{where}.{key}: value {val!r} has the wrong type; expected {valid[key].type}")
-    try:
-        obj = cls(**values)
-    except (TypeError, RecipeError) as e:   # a section's own check (e.g. [chip] placement) names the file too
-        raise RecipeError(f"{where}: {e}") from e
-    return obj
-
-
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """'train.epochs=5' -> ('train', 'epochs', 5). Values are TOML literals; bare words are strings."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise RecipeError(f"--set {text!r}: expected section.key=value, e.g. train.epochs=5")
-    lhs, raw = text.split("=", 1)
-    section, key = lhs.strip().split(".", 1)
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return section, key, value
-
-
 def load_recipe(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     path = Path(path)
     if not path.is_file():
@@ -137,5 +87,5 @@ def load_recipe(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Reci
     for name, text in networks.items():
         if not isinstance(text, str):
             raise RecipeError(f"{path}: [networks].{name} must be a string in Eedn notation")
-    built = {s: _build(cls, values[s], f"{path} [{s}]" if s else str(path)) for s, cls in SECTIONS.items()}
+    built = {s: build(cls, values[s], f"{path} [{s}]") for s, cls in SECTIONS.items()}
     return Recipe(path=path, networks=networks, **built)

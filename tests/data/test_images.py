@@ -20,7 +20,7 @@ from tnpipe.artifacts import PreparedDataset, verify_prepared
 from tnpipe.cli import app
 from tnpipe.data.config import DataCfg
 from tnpipe.data.synthetic_images import nearest_mean_accuracy
-from tnpipe.prepare import prepare_one
+from tnpipe.prepare import prepare
 
 runner = CliRunner()
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -31,7 +31,7 @@ def _one_line(text: str) -> str:
 
 
 def _prepare(name, raw, roots, **kw):
-    return PreparedDataset.load(prepare_one(name, source=raw, **kw).folder)
+    return PreparedDataset.load(prepare(name, source=raw, **kw).path)
 
 
 # ------------------------------------------------------------------------------------ CIFAR
@@ -281,10 +281,10 @@ SYN = {"cifar10": 10, "cifar100": 100, "svhn": 10, "gtsrb": 43, "logo32": 32}
 def test_synthetic_stand_in_is_official_format_and_learnable(roots, name):
     cfg = DataCfg(name, synthetic_train_per_class=6 if name in ("cifar100", "gtsrb", "logo32") else 12,
                   synthetic_test_per_class=4)
-    s = prepare_one(name, synthetic=True, cfg=cfg)
-    ds = PreparedDataset.load(s.folder)
+    s = prepare(name, synthetic=True, cfg=cfg)
+    ds = PreparedDataset.load(s.path)
     k = SYN[name]
-    assert ds.synthetic and s.folder.name == f"{name}-synthetic"
+    assert ds.synthetic and s.path.name == f"{name}-synthetic"
     assert ds.counts() == {"train": k * cfg.synthetic_train_per_class, "test": k * 4}
     assert np.bincount(ds.y["test"], minlength=k).tolist() == [4] * k
     # far above chance (1/k) for even the simplest classifier
@@ -296,7 +296,7 @@ def test_synthetic_stand_in_is_official_format_and_learnable(roots, name):
                 "logo32": "FlickrLogos-v2/testset.txt"}[name]
     assert (raw / expected).is_file()
     # deterministic: a forced redo gives identical arrays
-    again = PreparedDataset.load(prepare_one(name, synthetic=True, cfg=cfg, force=True).folder)
+    again = PreparedDataset.load(prepare(name, synthetic=True, cfg=cfg, force=True).path)
     assert np.array_equal(again.x["train"], ds.x["train"]) and np.array_equal(again.y["test"], ds.y["test"])
 
 
@@ -306,9 +306,9 @@ def test_synthetic_default_sizes_through_the_cli(roots):
     counts = {n: json.loads((roots["prepared"] / f"{n}-synthetic" / "meta.json").read_text())["counts"]
               for n in ("cifar10", "svhn")}
     assert counts == {"cifar10": {"train": 400, "test": 100}, "svhn": {"train": 400, "test": 100}}
-    assert "synthetic" in r.stdout and "skipped" not in r.stdout
-    r = runner.invoke(app, ["prepare", "cifar10", "svhn", "--synthetic"])      # verified: skipped
-    assert r.exit_code == 0 and r.stdout.count("skipped") == 2
+    assert "synthetic" in r.stdout and "reused" not in r.stdout
+    r = runner.invoke(app, ["prepare", "cifar10", "svhn", "--synthetic"])      # verified: reused
+    assert r.exit_code == 0 and r.stdout.count("reused") == 2
 
 
 # ---------------------------------------------------------------------------- CLI failures

@@ -20,7 +20,7 @@ from tnpipe.data.sphere import write_sphere
 from tnpipe.data.synthetic_speech import MARKER, write_synthetic_timit
 from tnpipe.data.timit_corpus import CORE_TEST_SPEAKERS, list_utterances
 from tnpipe.errors import DataError
-from tnpipe.prepare import data_cfg_for, prepare_one
+from tnpipe.prepare import data_cfg_for, prepare
 
 try:                                   # tests/ as a package, or conftest on sys.path (pytest's default)
     from ..conftest import shared_data
@@ -124,14 +124,14 @@ def test_corpus_listing_drops_sa_and_keeps_core_test(tiny_timit):
 
 
 def test_timit_class_exact_examples(tiny_timit, roots):
-    ds = prepare_one("timit_class", source=tiny_timit, cfg=DataCfg(name="timit_class"))
-    assert ds.counts == {"train": 12, "test": 4}       # 3 utterances x 4 segments (q deleted); 1 x 4
-    assert ds.input_shape == (3, 32, 16)
-    loaded = PreparedDataset.load(ds.folder)
+    ds = prepare("timit_class", source=tiny_timit, cfg=DataCfg(name="timit_class"))
+    assert ds.record.counts == {"train": 12, "test": 4}       # 3 utterances x 4 segments (q deleted); 1 x 4
+    assert ds.record.input_shape == (3, 32, 16)
+    loaded = PreparedDataset.load(ds.path)
     sil, aa, sh = CLASS_INDEX["sil"], CLASS_INDEX["aa"], CLASS_INDEX["sh"]
     assert loaded.y["test"].tolist() == [sil, aa, sh, sil]             # h# ao (q) zh h#
     assert loaded.x["train"].dtype == np.float16 and loaded.x["train"].shape == (12, 3, 32, 16)
-    meta = json.loads((ds.folder / "meta.json").read_text())
+    meta = json.loads((ds.path / "meta.json").read_text())
     assert meta["feature_params"]["n_mfcc"] == 16 and meta["feature_params"]["deltas"] == "channels"
     assert len(meta["feature_params"]["mean"]) == 3 and len(meta["feature_params"]["mean"][0]) == 16
     assert "4 utterances" in meta["sources"]["timit_corpus"]
@@ -162,7 +162,7 @@ def test_vad_labels_on_known_spans(tmp_path):
     # frames t = 0, 4, ..., 196 (t = 200 is past the last segment): centre 160 t
     assert ys == [0] * 13 + [1] * 25 + [0] * 12         # closures (dcl) are speech, h#/pau are not
     assert xs[0].shape == (1, 16, 26)
-    ds = src.read(root, DataCfg(name="vad"), tmp_path)
+    ds = src.read(root, DataCfg(name="vad"))
     assert ds.counts() == {"train": 50, "test": 50}     # 25 / 25: already balanced
     assert ds.feature_params["class_counts_before_balancing"]["train"] == {"non-speech": 25, "speech": 25}
     assert "generated" in ds.feature_params["noise"]
@@ -173,7 +173,7 @@ def test_vad_uses_noisex_when_present_and_balances(tiny_timit):
     noisex = tiny_timit.parent / "noisex"
     noisex.mkdir()
     soundfile.write(noisex / "babble.wav", np.random.default_rng(0).normal(0, 0.1, 4000), 8000, subtype="PCM_16")
-    ds = get_dataset("vad").read(tiny_timit, DataCfg(name="vad"), tiny_timit.parent)
+    ds = get_dataset("vad").read(tiny_timit, DataCfg(name="vad"))
     assert ds.feature_params["noise"] == "NOISEX-92: babble.wav"
     assert ds.stand_in == ""                                          # TIMIT + NOISEX-92: the paper's data
     for split in ("train", "test"):
@@ -184,12 +184,12 @@ def test_malformed_phn_in_corpus_names_file_and_line(tiny_timit):
     bad = tiny_timit / "TRAIN/DR1/FCJF0/SX127.PHN"
     bad.write_text("0 3200 h#\n3200 x4800 ao\n")
     with pytest.raises(DataError, match=re.escape(str(bad)) + r": line 2 '3200 x4800 ao'"):
-        get_dataset("timit_class").read(tiny_timit, DataCfg(name="timit_class"), tiny_timit.parent)
+        get_dataset("timit_class").read(tiny_timit, DataCfg(name="timit_class"))
 
 
 def test_missing_timit_names_ldc_and_layout(roots):
     with pytest.raises(DataError) as e:
-        prepare_one("timit_frames")
+        prepare("timit_frames")
     msg = str(e.value)
     assert "LDC93S1" in msg and "Linguistic Data Consortium" in msg
     assert "TRAIN/DR1..DR8/<SPEAKER>/<SENTENCE>.WAV + .PHN" in msg and str(roots["raw"] / "timit") in msg
@@ -213,10 +213,10 @@ def test_default_cfgs_without_a_recipe(monkeypatch, tmp_path):
 def test_synthetic_speech_through_the_real_readers(roots):
     sizes = {}
     for name in ("timit_class", "timit_frames", "vad", "fsdd"):
-        s = prepare_one(name, synthetic=True, cfg=DataCfg(name=name))
-        sizes[name] = (s.counts, s.input_shape)
-        assert s.synthetic
-        ds = PreparedDataset.load(s.folder)
+        s = prepare(name, synthetic=True, cfg=DataCfg(name=name))
+        sizes[name] = (s.record.counts, s.record.input_shape)
+        assert s.record.synthetic
+        ds = PreparedDataset.load(s.path)
         if name == "timit_class":                    # every one of the 39 classes in both splits
             assert set(ds.y["train"].tolist()) == set(range(39)) == set(ds.y["test"].tolist())
     assert sizes["timit_class"][1] == (3, 32, 16) and sizes["timit_frames"][1] == (1, 16, 39)
@@ -254,7 +254,7 @@ def test_fsdd_bad_file_name(tmp_path):
     rec.mkdir(parents=True)
     soundfile.write(rec / "seven_theo_1.wav", np.zeros(800), 8000, subtype="PCM_16")
     with pytest.raises(DataError, match=r"seven_theo_1\.wav: file name does not match \{digit\}_\{speaker\}_\{index\}\.wav"):
-        get_dataset("fsdd").read(tmp_path / "fsdd", DataCfg(name="fsdd"), tmp_path)
+        get_dataset("fsdd").read(tmp_path / "fsdd", DataCfg(name="fsdd"))
 
 
 # ----------------------------------------------------------------------------- bad config
@@ -267,7 +267,7 @@ def test_fsdd_bad_file_name(tmp_path):
 ])
 def test_bad_speech_config(tiny_timit, name, changes, message):
     with pytest.raises(DataError, match=message):
-        get_dataset(name).read(tiny_timit, DataCfg(name=name, **changes), tiny_timit.parent)
+        get_dataset(name).read(tiny_timit, DataCfg(name=name, **changes))
 
 
 def test_vad_without_silence_is_refused(tmp_path):
@@ -275,7 +275,7 @@ def test_vad_without_silence_is_refused(tmp_path):
     for split, spk in (("TRAIN", "FCJF0"), ("TEST", "MDAB0")):
         _utt(root / split / "DR1" / spk, "SI1", [(0, 8000, "aa"), (8000, 16000, "s")])
     with pytest.raises(DataError, match="vad: the train split has 0 non-speech and 25 speech frames; expected both"):
-        get_dataset("vad").read(root, DataCfg(name="vad"), tmp_path)
+        get_dataset("vad").read(root, DataCfg(name="vad"))
 
 
 def test_vad_fsdd_stand_in_spans(tmp_path):
@@ -295,7 +295,7 @@ def test_vad_fsdd_stand_in_spans(tmp_path):
     assert [s.end - s.start for s in segs][1::2] == [4800, 6400]          # 8 kHz lengths doubled
     assert all(0.2 * 16000 <= s.end - s.start <= 0.6 * 16000 for s in segs[::2])
     assert segs[-1].end == len(audio.samples) and not audio.samples[: segs[0].end].any()
-    ds = get_dataset("vad").read(tmp_path / "fsdd", DataCfg(name="vad"), tmp_path)
+    ds = get_dataset("vad").read(tmp_path / "fsdd", DataCfg(name="vad"))
     assert ds.feature_params["speech_source"].startswith("FSDD stand-in")
     assert ds.stand_in == "FSDD digit speech instead of TIMIT; generated noise instead of NOISEX-92"
     assert "4 wav files as 3 pseudo-utterances" in ds.sources["fsdd_recordings"]

@@ -25,56 +25,70 @@ def _layer_table(cm, title: str):
     return table
 
 
+def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) -> None:
+    from tnpipe.deploy import plan
+    from tnpipe.errors import RecipeError
+    from tnpipe.log import console
+
+    if network is None:
+        raise RecipeError(f"--plan-only {target}: name the network with --network (e.g. --network 1chip)")
+    cm = plan(target, network, overrides)
+    console.print(_layer_table(cm, f"{target.stem} {network}: cores per layer (architecture only)"))
+    console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks   "
+                  f"input packets per frame (all inputs spiking): {cm.info['input_packets']}")
+    console.print(f"total cores: {cm.n_cores}", highlight=False)
+
+
+def _print_result(res: dict) -> None:
+    from rich.table import Table
+
+    from tnpipe.log import console, err
+
+    layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
+    layers.add_column("layer")
+    layers.add_column("cores", justify="right")
+    for name, n in res["cores_per_layer"].items():
+        layers.add_row(name, str(n))
+    layers.add_row("[bold]total[/]", f"[bold]{res['cores']}[/]")
+    console.print(layers)
+    t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")
+    for col in ("frames", "chips", "acc chip", "acc graph", "agreement", "fps", "mW", "fps/W", "uJ/frame"):
+        t.add_column(col, justify="right")
+    t.add_row(str(res["frames"]), str(res["chips"]), f"{res['accuracy_chip']:.4f}", f"{res['accuracy_graph']:.4f}",
+              f"{100 * res['agreement']:.2f}%", f"{res['fps']:.0f}", f"{res['mw']:.1f}", f"{res['fps_per_w']:.0f}",
+              f"{res['uj_per_frame']:.1f}")
+    console.print(t)
+    agree = round(res["agreement"] * res["frames"])
+    console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
+                  f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
+    if res["agreement"] < 1.0:
+        err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
+                  f"{100 * (1 - res['agreement']):.2f}% of frames")
+
+
 @app.command()
 def deploy(
     target: Annotated[Path, typer.Argument(help="Run folder (results/NAME/NET), or with --plan-only a recipe TOML.")],
-    frames: Annotated[int | None, typer.Option(help="Test frames to simulate (default: all).")] = None,
-    tick_hz: Annotated[float | None, typer.Option(help="Fixed tick rate in Hz (default: the energy profile's tick model).")] = None,
+    frames: Annotated[int | None, typer.Option(help="Test frames to simulate (default: the recipe's chip.frames, else all).")] = None,
+    tick_hz: Annotated[float | None, typer.Option(help="Fixed tick rate in Hz (default: the recipe's chip.tick_hz, else the energy profile's tick model).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a \\[chip] setting of the recipe the run was trained with, e.g. --set chip.placement=snake (repeatable).")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda for the chip simulation.")] = "cpu",
-    force: Annotated[bool, typer.Option(help="Redo even when a valid result.json newer than network.npz exists.")] = False,
+    force: Annotated[bool, typer.Option(help="Redo even when result.json was made from the same network, run and chip settings.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,
     network: Annotated[str | None, typer.Option(help="With --plan-only: the recipe network to map, e.g. 1chip.")] = None,
 ) -> None:
     """Map a trained network onto cores, simulate the chip on the test set, and write result.json."""
-    from tnpipe.errors import RecipeError
-    from tnpipe.log import console, err
+    from tnpipe.log import err
 
     with user_errors():
+        overrides = tuple(set_ or ())
         if plan_only:
-            from tnpipe.deploy import plan
-
-            if network is None:
-                raise RecipeError(f"--plan-only {target}: name the network with --network (e.g. --network 1chip)")
-            cm = plan(target, network)
-            console.print(_layer_table(cm, f"{target.stem} {network}: cores per layer (architecture only)"))
-            console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks   "
-                          f"input packets per frame (all inputs spiking): {cm.info['input_packets']}")
-            console.print(f"total cores: {cm.n_cores}", highlight=False)
+            _plan_only(target, network, overrides)
             return
-        from tnpipe.deploy import deploy as run_deploy
+        from tnpipe.deploy import deploy as deploy_stage
 
-        res = run_deploy(target, frames=frames, tick_hz=tick_hz, device=device, force=force)
-        if res.get("skipped"):
-            err.print(f"{target}: result.json is valid and newer than network.npz; skipped (use --force to redo)")
-        from rich.table import Table
-
-        layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
-        layers.add_column("layer")
-        layers.add_column("cores", justify="right")
-        for name, n in res["cores_per_layer"].items():
-            layers.add_row(name, str(n))
-        layers.add_row("[bold]total[/]", f"[bold]{res['cores']}[/]")
-        console.print(layers)
-        t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")
-        for col in ("frames", "chips", "acc chip", "acc graph", "agreement", "fps", "mW", "fps/W", "uJ/frame"):
-            t.add_column(col, justify="right")
-        t.add_row(str(res["frames"]), str(res["chips"]), f"{res['accuracy_chip']:.4f}", f"{res['accuracy_graph']:.4f}",
-                  f"{100 * res['agreement']:.2f}%", f"{res['fps']:.0f}", f"{res['mw']:.1f}", f"{res['fps_per_w']:.0f}",
-                  f"{res['uj_per_frame']:.1f}")
-        console.print(t)
-        agree = round(res["agreement"] * res["frames"])
-        console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
-                      f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
-        if res["agreement"] < 1.0:
-            err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
-                      f"{100 * (1 - res['agreement']):.2f}% of frames")
+        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force, overrides=overrides)
+        if out.status == "reused":
+            err.print(f"{target}: result.json was made from this network, run and chip settings; "
+                      "reused (use --force to redo)")
+        _print_result(out.record)

@@ -8,12 +8,50 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.data import NAMES_HELP
 from tnpipe.errors import DataError, TnpipeError
+
+COLUMNS = ("dataset", "train", "test", "input (C,H,W)", "classes", "data", "seconds", "folder")
+
+
+def _table(outcomes):
+    from rich.table import Table
+
+    table = Table(title="prepared datasets")
+    for col in COLUMNS:
+        table.add_column(col, justify="right" if col in ("train", "test", "classes", "seconds") else "left")
+    for o in outcomes:
+        r = o.record
+        table.add_row(r.name, str(r.counts.get("train", 0)), str(r.counts.get("test", 0)),
+                      "x".join(map(str, r.input_shape)), str(r.num_classes),
+                      "synthetic" if r.synthetic else "real",
+                      "reused (verified)" if o.status == "reused" else f"{o.seconds:.1f}", str(o.path))
+    return table
+
+
+def _prepare_each(chosen: list[str], **kw) -> tuple[list, list[str]]:
+    """Every dataset in turn; with several, a failing one is reported and the rest go on."""
+    from rich.markup import escape
+
+    from tnpipe.log import err
+    from tnpipe.prepare import prepare as prepare_stage
+
+    done, failed = [], []
+    for n in chosen:
+        err.print(f"[bold]prepare[/] {n}{' (synthetic)' if kw['synthetic'] else ''} ...")
+        try:
+            done.append(prepare_stage(n, **kw))
+        except TnpipeError as e:
+            if len(chosen) == 1:
+                raise
+            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+            failed.append(n)
+    return done, failed
 
 
 @app.command()
 def prepare(
-    names: Annotated[list[str] | None, typer.Argument(help="Datasets: cifar10 cifar100 svhn gtsrb logo32 vad timit_class timit_frames fsdd")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help=f"Datasets: {NAMES_HELP}")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The eight benchmarks (plus fsdd where its data is present or with --synthetic).")] = False,
     raw_root: Annotated[Path | None, typer.Option(help="Root of raw data, one folder per dataset in its official layout (default datasets/raw, or $TNPIPE_RAW_ROOT).")] = None,
     source: Annotated[Path | None, typer.Option(help="Read this ONE dataset from DIR instead of <raw-root>/NAME.")] = None,
@@ -22,52 +60,17 @@ def prepare(
     force: Annotated[bool, typer.Option(help="Redo datasets that are already prepared and verified.")] = False,
 ) -> None:
     """Read datasets in their official on-disk formats and write datasets/prepared/NAME/."""
-    from tnpipe.data import BENCHMARKS, DATASET_NAMES
-    from tnpipe.log import console, err
-    from tnpipe.prepare import prepare_one
+    from tnpipe.log import console
+    from tnpipe.run import choose_datasets
 
     with user_errors():
-        if all_:
-            # fsdd is the open extra: included where its data is present or with --synthetic
-            from tnpipe import paths
-
-            root = raw_root if raw_root is not None else paths.raw_root()
-            chosen = list(BENCHMARKS) + (["fsdd"] if synthetic or paths.raw_dir("fsdd", False, root).exists() else [])
-        elif names:
-            chosen = list(names)
-        else:
-            raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
-        for n in chosen:
-            if n not in DATASET_NAMES:
-                raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(DATASET_NAMES)}")
+        chosen = choose_datasets(names, all_, synthetic, raw_root)
         if source is not None and len(chosen) != 1:
             raise DataError(f"--source points ONE dataset at a folder, but {len(chosen)} were named")
-        rows, failed = [], []
-        for n in chosen:
-            err.print(f"[bold]prepare[/] {n}{' (synthetic)' if synthetic else ''} ...")
-            try:
-                rows.append(prepare_one(n, raw_root=raw_root, source=source, synthetic=synthetic,
-                                        download=download, force=force))
-            except TnpipeError as e:
-                if len(chosen) == 1:
-                    raise
-                # several datasets: report this one and go on with the rest; exit 1 at the end
-                from rich.markup import escape
-
-                err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
-                failed.append(n)
-        from rich.table import Table
-
-        table = Table(title="prepared datasets")
-        for col in ("dataset", "train", "test", "input (C,H,W)", "classes", "data", "seconds", "folder"):
-            table.add_column(col, justify="right" if col in ("train", "test", "classes", "seconds") else "left")
-        for r in rows:
-            table.add_row(r.name, str(r.counts.get("train", 0)), str(r.counts.get("test", 0)),
-                          "x".join(map(str, r.input_shape)), str(r.num_classes),
-                          "synthetic" if r.synthetic else "real",
-                          "skipped (verified)" if r.skipped else f"{r.seconds:.1f}", str(r.folder))
-        if rows:
-            console.print(table)
+        done, failed = _prepare_each(chosen, raw_root=raw_root, source=source, synthetic=synthetic,
+                                     download=download, force=force)
+        if done:
+            console.print(_table(done))
         if failed:
             raise DataError(f"{len(failed)} of {len(chosen)} datasets failed: {', '.join(failed)} "
                             f"(each error is above); the others were prepared")

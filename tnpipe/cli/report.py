@@ -1,7 +1,8 @@
-"""`tnpipe report`: every RunResult under the results root as one table, beside the paper's."""
+"""`tnpipe report`: RunResults as one table beside the paper's; the full report's files with --all."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,8 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+
+REPORT_FILES = ("report.md", "report.csv")
 
 
 class Format(str, Enum):
@@ -24,56 +27,135 @@ def print_skipped(skipped) -> None:
         err.print(f"[yellow]skipped:[/] {why}", highlight=False, soft_wrap=True)
 
 
-def show_report(report, fmt: str = "table", out_dir: Path | None = None, plot: bool = False) -> None:
-    """Print `report` on stdout in `fmt`, write report.md/.csv (and pictures) to `out_dir`.
+def _note(kind: str, lines: Sequence[str]) -> None:
+    from rich.markup import escape
 
-    Unreadable result files are named on stderr. Shared by `report` and `run`."""
-    from tnpipe.log import console, err
-    from tnpipe.report import print_table, render_csv, render_markdown, write_files
+    from tnpipe.log import err
+
+    colour = {"note": "dim", "warning": "yellow"}[kind]
+    for line in lines:
+        err.print(f"[{colour}]{kind}:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+def print_report(report, fmt: str = "table", wide: bool = False) -> None:
+    """`report` on stdout in `fmt` (unreadable result files named on stderr first)."""
+    from tnpipe.log import console
+    from tnpipe.report import print_table, render_csv, render_markdown
 
     print_skipped(report.skipped)
     if fmt == "table":
-        print_table(report, console)
+        print_table(report, console, wide=wide)
     elif fmt == "md":
         console.out(render_markdown(report), end="", highlight=False)
     else:
         console.out(render_csv(report), end="", highlight=False)
+
+
+def targets(report, out_dir: Path, plot: bool, curves: bool) -> list[Path]:
+    """Every file a write of `report` into `out_dir` would replace."""
+    from tnpipe.report.curves import curves_path
+    from tnpipe.report.floorplan import floorplan_path
+
+    paths = [out_dir / f for f in REPORT_FILES]
+    if plot:
+        paths += [out_dir / "report.png"] + [floorplan_path(out_dir, r) for r in report.rows if "floorplan" in r.result]
+    if curves:
+        paths += [curves_path(out_dir, r) for r in report.rows]
+    return paths
+
+
+def write_report(report, out_dir: Path | None = None, plot: bool = False, curves: bool = False,
+                 overwrite: bool = True) -> list[Path]:
+    """report.md and report.csv (plus pictures and curves) into `out_dir` (default: the
+    results root). overwrite=False refuses, before writing anything, when one exists."""
+    from tnpipe.errors import ArtifactError
+    from tnpipe.log import err
+    from tnpipe.report import write_files
+
+    out_dir = report.root if out_dir is None else Path(out_dir)
+    if not overwrite:
+        for p in targets(report, out_dir, plot, curves):
+            if p.exists():
+                raise ArtifactError(f"{p}: exists; pass --force to overwrite it, or choose another --out")
     written = list(write_files(report, out_dir).values())
     if plot:
-        from tnpipe.report_plot import write_plots
+        from tnpipe.report.plot import write_plots
 
         pics, warnings = write_plots(report, out_dir)
         written += pics
-        for w in warnings:
-            err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        _note("warning", warnings)
+    if curves:
+        from tnpipe.report.curves import write_curves
+
+        pics, notes, warnings = write_curves(report, out_dir)
+        written += pics
+        _note("note", notes)
+        _note("warning", warnings)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
+    return written
+
+
+def show_report(report, fmt: str = "table", out_dir: Path | None = None, plot: bool = False) -> None:
+    """Print `report` in `fmt`, then write its files into `out_dir` (default: the results root)."""
+    print_report(report, fmt)
+    write_report(report, out_dir, plot)
+
+
+def show_run_report(files: Sequence[Path], plot: bool = False) -> None:
+    """What `tnpipe run` ends with: the table of the results it made, then the FULL report
+    files (every result under the results root), so a run of one dataset never leaves a
+    report.md of one row in place of the whole one."""
+    from tnpipe import paths
+    from tnpipe.report import collect
+
+    root = paths.results_root()
+    print_report(collect(root, files=files))
+    write_report(collect(root), root, plot)
+
+
+def _check_options(names, all_: bool, out: Path | None, plot: bool, curves: bool) -> None:
+    from tnpipe.errors import DataError
+
+    if not all_ and not names:
+        from tnpipe.data import DATASET_NAMES
+
+        raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
+    if not all_ and out is None and (plot or curves):
+        what = " and ".join(o for o, on in (("--plot", plot), ("--curves", curves)) if on)
+        raise DataError(f"{what} writes pictures: pass --out DIR for these datasets, or use --all for the full "
+                        "report in the results root")
 
 
 @app.command()
 def report(
-    names: Annotated[list[str] | None, typer.Argument(help="Datasets to report (real and synthetic rows of each); see --all.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every result.json under the results root.")] = False,
+    names: Annotated[list[str] | None, typer.Argument(help="Datasets to show (real and synthetic rows of each); printed only, written with --out. See --all.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every result.json under the results root; writes the full report (report.md, report.csv; report.png, floorplans/ with --plot; curves/ with --curves) into the results root.")] = False,
     network: Annotated[list[str] | None, typer.Option(help="Only these networks (repeatable), e.g. --network 1chip.")] = None,
     results_root: Annotated[Path | None, typer.Option(help="Where to look for result.json, recursively (default results/, or $TNPIPE_RESULTS_ROOT).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for report.md, report.csv, report.png, floorplans/ (default: the results root).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write report.md, report.csv (and the pictures asked for) into this folder; an existing file there is replaced only with --force.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="What to print on stdout.")] = Format.table,
+    wide: Annotated[bool, typer.Option(help="One terminal table with every column (as report.md) instead of two that fit 100 columns.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png (accuracy vs fps/W) and floorplans/<dataset>-<network>.png.")] = False,
+    curves: Annotated[bool, typer.Option(help="Also draw curves/<dataset>-<network>.png (accuracy and loss against epoch) from each run's metrics.csv.")] = False,
+    force: Annotated[bool, typer.Option(help="Replace report files that already exist in --out.")] = False,
 ) -> None:
-    """Accuracy, cores, chips, fps, mW, fps/W, uJ/frame of every deployed network, beside Esser et al. 2016 Table 3."""
-    from tnpipe.errors import DataError
+    """Accuracy, exactness, cores, chips, fps, mW, fps/W of deployed networks, beside Esser et al. 2016 Table 3."""
     from tnpipe.report import NoResults, collect
 
     with user_errors():
-        if not all_ and not names:
-            from tnpipe.data import DATASET_NAMES
-
-            raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
+        _check_options(names, all_, out, plot, curves)
         try:
             rep = collect(results_root, names=None if all_ else names, networks=network or None)
         except NoResults as e:
             print_skipped(e.skipped)
             raise
-        show_report(rep, fmt.value, out, plot)
+        own = all_ and (out is None or Path(out).resolve() == Path(rep.root).resolve())
+        print_report(rep, fmt.value, wide)
+        if all_ or out is not None:
+            write_report(rep, out, plot, curves, overwrite=own or force)
+        else:
+            _note("note", [f"nothing written: --out DIR writes this table's files; `tnpipe report --all` "
+                           f"writes the full report into {rep.root}"])
         if rep.skipped:
             from tnpipe.log import err
 

@@ -8,52 +8,58 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.data import NAMES_HELP
+
+COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
+
+
+def _show(o) -> None:
+    from tnpipe.log import err
+
+    what = o.detail if o.status != "reused" else f"{o.detail} (exists and verifies)"
+    err.print(f"  {o.dataset:<24} {o.stage:<8} [{COLOURS[o.status]}]{o.status:<7}[/] {o.seconds:7.1f} s  {what}",
+              highlight=False, soft_wrap=True)
+
+
+def _finish(summary, chosen: list[str], plot: bool) -> None:
+    """The report of what was deployed, then each failure on its own line (exit 1)."""
+    from tnpipe.cli.report import show_run_report
+    from tnpipe.log import err
+
+    err.print(f"[bold]run[/] finished in {summary.seconds:.1f} s: {len(summary.results)} of {len(chosen)} "
+              "dataset(s) deployed", highlight=False)
+    if summary.results:
+        show_run_report(summary.results, plot)
+    if not summary.ok:
+        for o in summary.failures:
+            err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()
 def run(
-    names: Annotated[list[str] | None, typer.Argument(help="Datasets: cifar10 cifar100 svhn gtsrb logo32 vad timit_class timit_frames fsdd")] = None,
+    names: Annotated[list[str] | None, typer.Argument(help=f"Datasets: {NAMES_HELP}")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The eight benchmarks (plus fsdd with --synthetic or where its raw folder exists).")] = False,
     synthetic: Annotated[bool, typer.Option(help="Use the generated stand-ins (labelled synthetic all the way into the report).")] = False,
     network: Annotated[str, typer.Option(help="Recipe network to train and deploy for every dataset.")] = "tiny",
     raw_root: Annotated[Path | None, typer.Option(help="Root of raw data, one folder per dataset in its official layout (default datasets/raw, or $TNPIPE_RAW_ROOT).")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda, for training and the chip simulation.")] = "cpu",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Recipe override section.key=value, passed to every stage (repeatable), e.g. --set train.epochs=1.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Recipe override section.key=value, passed to every stage (repeatable), e.g. --set train.epochs=1 or --set chip.placement=snake.")] = None,
     frames: Annotated[int | None, typer.Option(help="Test frames to run on the simulated chip (default: the recipe's, else all).")] = None,
     force: Annotated[bool, typer.Option(help="Redo every stage even where its artifact exists and verifies.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png and the chip floorplans.")] = False,
 ) -> None:
-    """Chain prepare -> train -> deploy for each dataset (skipping verified stages), then print the report."""
-    from tnpipe import paths
-    from tnpipe.cli.report import show_report
+    """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
     from tnpipe.log import err
-    from tnpipe.report import collect
-    from tnpipe.run import choose_datasets, run_pipeline
+    from tnpipe.run import RunOptions, choose_datasets, run_pipeline
 
     with user_errors():
         chosen = choose_datasets(names, all_, synthetic, raw_root)
         err.print(f"[bold]run[/] {len(chosen)} dataset(s), network {network!r}"
                   f"{', synthetic stand-ins' if synthetic else ''}: {' '.join(chosen)}", highlight=False)
 
-        def show(o) -> None:
-            colour = {"done": "green", "skipped": "cyan", "failed": "bold red"}[o.status]
-            what = o.detail if o.status != "skipped" else f"{o.detail} (exists and verifies)"
-            err.print(f"  {o.dataset:<24} {o.stage:<8} [{colour}]{o.status:<7}[/] {o.seconds:7.1f} s  {what}",
-                      highlight=False, soft_wrap=True)
-
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
 
-        summary = run_pipeline(chosen, network=network, synthetic=synthetic, raw_root=raw_root,
-                               device=device, force=force, overrides=tuple(set_ or ()),
-                               frames=frames, on_stage=show, on_dataset=header)
-        err.print(f"[bold]run[/] finished in {summary.seconds:.1f} s: {len(summary.results)} of {len(chosen)} "
-                  "dataset(s) deployed", highlight=False)
-        if summary.results:
-            rep = collect(paths.results_root(), files=summary.results)
-            show_report(rep, "table", None, plot)
-        if not summary.ok:
-            for o in summary.failures:
-                err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False,
-                          soft_wrap=True)
-            raise typer.Exit(1)
+        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames)
+        _finish(run_pipeline(chosen, opt, on_stage=_show, on_dataset=header), chosen, plot)

@@ -26,10 +26,30 @@ BENCHMARKS: tuple[str, ...] = (
     "cifar10", "cifar100", "svhn", "gtsrb", "logo32", "vad", "timit_class", "timit_frames",
 )
 DATASET_NAMES: tuple[str, ...] = tuple(_REGISTRY)  # the eight benchmarks + the open extra fsdd
+OPEN_EXTRA = "fsdd"   # in --all only where its raw data is present or with --synthetic
+NAMES_HELP = " ".join(DATASET_NAMES)   # for the CLI's help texts
+
+
+def check_names(names: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The named datasets, each checked against the registry (duplicates dropped, order kept)."""
+    if not names:
+        raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
+    for n in names:
+        if n not in _REGISTRY:
+            raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(DATASET_NAMES)}")
+    return list(dict.fromkeys(names))
+
+
+def choose(names: list[str] | tuple[str, ...] | None, all_: bool, with_open_extra: bool) -> list[str]:
+    """--all: the eight benchmarks (+ the open extra when `with_open_extra`); else `check_names`.
+
+    Reads BENCHMARKS at call time, so a test may narrow it."""
+    if all_:
+        return list(BENCHMARKS) + ([OPEN_EXTRA] if with_open_extra else [])
+    return check_names(names)
 
 
 def get_dataset(name: str):
-    if name not in _REGISTRY:
-        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(DATASET_NAMES)}")
+    check_names([name])
     module, cls = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), cls)()

@@ -2,7 +2,7 @@
 
 A dataset module subclasses `DatasetSource`, declares its class attributes, and writes:
 
-    read(raw, cfg, raw_root)        official on-disk layout -> PreparedDataset
+    read(raw, cfg)                  official on-disk layout -> PreparedDataset
     write_synthetic(raw, cfg)       a small learnable stand-in IN THE OFFICIAL LAYOUT
 
 `tnpipe.prepare` does the rest (paths, skip-if-verified, atomic save, summary table).
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from tnpipe.artifacts import PreparedDataset
+from tnpipe.artifacts.prepared import PreparedDataset
 from tnpipe.data.config import DataCfg
 from tnpipe.errors import DataError
 
@@ -48,7 +48,7 @@ class DatasetSource:
         """The [data] values this dataset uses when no recipe gives them."""
         return DataCfg(name=self.name)
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         raise NotImplementedError
 
     def write_synthetic(self, raw: Path, cfg: DataCfg) -> None:

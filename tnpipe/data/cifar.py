@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, sha256_file
+from tnpipe.artifacts.prepared import PreparedDataset, sha256_file
 from tnpipe.data.base import DatasetSource, Resource
 from tnpipe.data.config import DataCfg
 from tnpipe.data.image_files import decode_images, list_images, resize_batch
@@ -80,7 +80,7 @@ class _Cifar(DatasetSource):
         return "pass --download" if self.resources else f"obtain it from {self.how_to_get}"
 
     # ------------------------------------------------------------------ reading
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         layout, where = self._layout(raw)
         if layout == "pickle":
             x, y, names, sources = self._read_pickles(where)

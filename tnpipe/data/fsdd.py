@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset
+from tnpipe.artifacts.prepared import PreparedDataset
 from tnpipe.data import features
 from tnpipe.data.base import DatasetSource, Resource
 from tnpipe.data.config import DataCfg
@@ -92,7 +92,7 @@ class Fsdd(DatasetSource):
         feats = features.utterance_features(y, cfg.sample_rate, cfg)
         return features.window(feats, feats.shape[1] // 2, cfg.frames)
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         from tnpipe.log import progress
 
         cfg = self.resolve(cfg)

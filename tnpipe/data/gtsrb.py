@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, sha256_file
+from tnpipe.artifacts.prepared import PreparedDataset, sha256_file
 from tnpipe.data.base import DatasetSource, Resource
 from tnpipe.data.config import DataCfg
 from tnpipe.data.image_files import Box, decode_images
@@ -95,7 +95,7 @@ class Gtsrb(DatasetSource):
                 return d / TEST_CSV
         raise self.missing(raw, f"{TEST_CSV} (from GTSRB_Final_Test_GT.zip) in {raw} or {root / 'Final_Test'}")
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         raw = Path(raw)
         root = self._root(raw)
         if not (root / "Final_Test" / "Images").is_dir():

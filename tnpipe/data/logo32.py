@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, sha256_file
+from tnpipe.artifacts.prepared import PreparedDataset, sha256_file
 from tnpipe.data.base import DatasetSource
 from tnpipe.data.config import DataCfg
-from tnpipe.data.image_files import Box, decode_images
+from tnpipe.data.image_files import decode_images
 from tnpipe.errors import DataError
 
 NO_LOGO = "no-logo"
@@ -105,7 +105,7 @@ class Logo32(DatasetSource):
                 return root / name
         return None
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         raw = Path(raw)
         root = self._root(raw)
         jpg, masks = root / "classes" / "jpg", root / "classes" / "masks"
@@ -125,34 +125,13 @@ class Logo32(DatasetSource):
         sources: dict[str, str] = {}
         x, y = {}, {}
         for split, lists in (("train", train_lists), ("test", [test_list])):
-            paths: list[Path] = []
-            boxes: list[Box | None] = []
-            labels: list[int] = []
+            paths, boxes, labels = [], [], []
             for lst in lists:
                 sources[lst.name] = sha256_file(lst)
-                for line in lst.read_text(encoding="utf-8", errors="replace").splitlines():
-                    entry = parse_set_line(line, str(lst))
-                    if entry is None or entry[0].lower() == NO_LOGO:
-                        continue
-                    brand, fname = entry
-                    if brand.lower() not in index:
-                        raise DataError(f"{lst}: brand {brand!r} is not one of the {NUM_CLASSES} folders in {jpg}")
-                    label = index[brand.lower()]
-                    img = jpg / brands[label] / fname
-                    if not img.is_file():
-                        raise DataError(f"{img}: listed in {lst.name} but missing on disk")
-                    if not cfg.roi_crop:
-                        paths.append(img)
-                        boxes.append(None)
-                        labels.append(label)
-                        continue
-                    bb = mask_dirs.get(brand.lower(), masks / brand) / f"{fname}.bboxes.txt"
-                    if not bb.is_file():
-                        raise DataError(f"{bb}: bounding boxes of {img.name} missing; expected 'x y width height' lines")
-                    for bx, by, bw, bh in read_bboxes(bb):
-                        paths.append(img)
-                        boxes.append((bx, by, bx + bw - 1, by + bh - 1))
-                        labels.append(label)
+                for sample in self._samples(lst, brands, index, jpg, masks, mask_dirs, cfg):
+                    paths.append(sample[0])
+                    boxes.append(sample[1])
+                    labels.append(sample[2])
             if not paths:
                 raise DataError(f"{', '.join(p.name for p in lists)}: no logo photos listed; expected lines like 'adidas,<id>.jpg'")
             x[split] = decode_images(paths, cfg.image_size, boxes, description=f"logo32 {split}")
@@ -167,6 +146,31 @@ class Logo32(DatasetSource):
             notes=[f"train = {' + '.join(p.name for p in train_lists)}; test = {test_list.name}; no-logo excluded",
                    f"{what}, Pillow BILINEAR resize to {cfg.image_size}x{cfg.image_size}"],
         )
+
+    @staticmethod
+    def _samples(lst: Path, brands: list[str], index: dict[str, int], jpg: Path, masks: Path,
+                 mask_dirs: dict[str, Path], cfg: DataCfg):
+        """(photo, box or None, label) for every logo a set list names: one per bounding box
+        with roi_crop, else one per photo; no-logo lines are skipped."""
+        for line in lst.read_text(encoding="utf-8", errors="replace").splitlines():
+            entry = parse_set_line(line, str(lst))
+            if entry is None or entry[0].lower() == NO_LOGO:
+                continue
+            brand, fname = entry
+            if brand.lower() not in index:
+                raise DataError(f"{lst}: brand {brand!r} is not one of the {NUM_CLASSES} folders in {jpg}")
+            label = index[brand.lower()]
+            img = jpg / brands[label] / fname
+            if not img.is_file():
+                raise DataError(f"{img}: listed in {lst.name} but missing on disk")
+            if not cfg.roi_crop:
+                yield img, None, label
+                continue
+            bb = mask_dirs.get(brand.lower(), masks / brand) / f"{fname}.bboxes.txt"
+            if not bb.is_file():
+                raise DataError(f"{bb}: bounding boxes of {img.name} missing; expected 'x y width height' lines")
+            for bx, by, bw, bh in read_bboxes(bb):
+                yield img, (bx, by, bx + bw - 1, by + bh - 1), label
 
     def write_synthetic(self, raw: Path, cfg: DataCfg) -> None:
         """jpg photos with one logo box each, bboxes files, set lists (+ relpaths) and no-logo photos."""

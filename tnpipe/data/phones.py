@@ -38,7 +38,6 @@ PHONES_61: tuple[str, ...] = tuple(FOLD_61_TO_39)
 # The 39 classes in a fixed order (sorted, so class indices never depend on dict order).
 CLASSES_39: tuple[str, ...] = tuple(sorted({c for c in FOLD_61_TO_39.values() if c is not None}))
 CLASS_INDEX: dict[str, int] = {c: i for i, c in enumerate(CLASSES_39)}
-SIL = CLASS_INDEX["sil"]
 
 # Labels TIMIT uses for the absence of speech (begin/end marker, pause, epenthetic silence).
 # Closures are NOT among them: they are silent parts of stop consonants inside speech.

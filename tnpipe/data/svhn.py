@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, sha256_file
+from tnpipe.artifacts.prepared import PreparedDataset, sha256_file
 from tnpipe.data.base import DatasetSource, Resource
 from tnpipe.data.config import DataCfg
 from tnpipe.data.image_files import resize_batch
@@ -43,7 +43,7 @@ class Svhn(DatasetSource):
     def input_shape(self, cfg: DataCfg) -> tuple[int, int, int]:
         return (3, cfg.image_size, cfg.image_size)
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         raw = Path(raw)
         for f in FILES.values():
             if not (raw / f).is_file():

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset
+from tnpipe.artifacts.prepared import PreparedDataset
 from tnpipe.data import features
 from tnpipe.data.base import DatasetSource
 from tnpipe.data.config import DataCfg
@@ -100,7 +100,7 @@ class TimitSource(DatasetSource):
         """Hook after a split is read (vad balances its classes here)."""
         return x, y
 
-    def read(self, raw: Path, cfg: DataCfg, raw_root: Path) -> PreparedDataset:
+    def read(self, raw: Path, cfg: DataCfg) -> PreparedDataset:
         from tnpipe.log import progress
 
         cfg = self.resolve(cfg)

@@ -10,18 +10,18 @@ The chip simulation is fed `transduce(x)` and must reproduce `hardware_votes` fr
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from tnpipe.artifacts import NetworkDescription
-from tnpipe.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint
+from tnpipe.artifacts.network import NetworkDescription
+from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.errors import ArtifactError
-from tnpipe.netspec import parse_network
+from tnpipe.netspec import NetworkSpec
 from tnpipe.nn.hardware import hardware_votes
 from tnpipe.nn.inputs import to_float_nchw
 from tnpipe.nn.network import EednNet
@@ -31,9 +31,14 @@ from tnpipe.nn.network import EednNet
 class TrainedNetwork:
     model: EednNet
     description: NetworkDescription
-    meta: dict[str, Any] = field(default_factory=dict)   # train.json
+    record: TrainingRecord                                # train.json
     device: str = "cpu"
     batch_size: int = 256
+
+    @property
+    def meta(self) -> dict:
+        """train.json as a plain dict (for writers of other formats, e.g. NIR metadata)."""
+        return dataclasses.asdict(self.record)
 
     @torch.no_grad()
     def transduce(self, x: np.ndarray) -> np.ndarray:
@@ -60,30 +65,23 @@ class TrainedNetwork:
         return self.float_votes(x).argmax(1).astype(np.int64)
 
 
-def model_from_checkpoint(state: dict[str, Any], device: str = "cpu") -> EednNet:
-    """Rebuild the EednNet a checkpoint was saved from and load its state."""
-    spec = parse_network(state["network"], tuple(state["input_shape"]), int(state["num_classes"]))
-    train = state["recipe"]["train"]
+def model_from_checkpoint(state: Checkpoint, spec: NetworkSpec, device: str = "cpu") -> EednNet:
+    """Rebuild the EednNet a checkpoint was saved from (geometry: the parsed `spec`)."""
+    train = state.recipe["train"]
     model = EednNet(spec, dropout=train.get("dropout", 0.0), hysteresis=train.get("hysteresis", 0.1))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state.model)
     return model.to(device).eval()
 
 
 def load_trained(run_dir: Path, device: str = "cpu") -> TrainedNetwork:
     """Load a finished run (checkpoint.pt + network.npz + train.json) for deploy."""
     run_dir = Path(run_dir)
-    state = load_checkpoint(run_dir / CHECKPOINT_NAME, map_location=device)
-    if not state.get("finished"):
-        raise ArtifactError(f"{run_dir / CHECKPOINT_NAME}: training is not finished (epoch {state.get('epoch')}); "
+    state = Checkpoint.load(run_dir / CHECKPOINT_NAME, map_location=device)
+    if not state.finished:
+        raise ArtifactError(f"{run_dir / CHECKPOINT_NAME}: training is not finished (epoch {state.epoch}); "
                             "run `tnpipe train ... --resume` to complete it")
-    model = model_from_checkpoint(state, device)
     desc = NetworkDescription.load(run_dir / "network.npz")
-    if desc.network != state["network"]:
+    if desc.network != state.network:
         raise ArtifactError(f"{run_dir / 'network.npz'}: describes {desc.network!r}, but the checkpoint holds "
-                            f"{state['network']!r}; re-run `tnpipe train --force`")
-    meta_path = run_dir / "train.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise ArtifactError(f"{meta_path}: missing or unreadable ({e.__class__.__name__}); re-run `tnpipe train --force`") from e
-    return TrainedNetwork(model, desc, meta, device)
+                            f"{state.network!r}; re-run `tnpipe train --force`")
+    return TrainedNetwork(model_from_checkpoint(state, desc.spec, device), desc, TrainingRecord.load(run_dir), device)

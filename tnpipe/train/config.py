@@ -6,9 +6,11 @@ explained in the recipes' comments. `validate()` refuses impossible values with 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from tnpipe.errors import RecipeError
+from tnpipe.settings import check_values, overrides_for
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("step", "cosine")
@@ -48,24 +50,11 @@ class TrainCfg:
     def for_network(self, name: str, overrides: list[str] | tuple[str, ...] = (), where: str = "[train]") -> TrainCfg:
         """The settings network `name` trains with: per_network[name] applied, then the
         command line's `--set train.KEY=VALUE` again on top (they always win)."""
-        from dataclasses import asdict, fields
-
-        from tnpipe.recipe import _type_ok, parse_override
-
-        values = asdict(self)
-        valid = {f.name: f for f in fields(self)}
-        for key, val in dict(self.per_network.get(name, {})).items():
-            if key not in valid or key == "per_network":
-                raise RecipeError(f"{where}.per_network.{name}: unknown key {key!r}; valid keys: "
-                                  f"{', '.join(k for k in valid if k != 'per_network')}")
-            if not _type_ok(val, valid[key].type):
-                raise RecipeError(f"{where}.per_network.{name}.{key}: value {val!r} has the wrong type; "
-                                  f"expected {valid[key].type}")
-            values[key] = val
-        for ov in overrides:
-            section, key, val = parse_override(ov)
-            if section == "train":
-                values[key] = val
+        values = dataclasses.asdict(self)
+        own = dict(self.per_network.get(name, {}))
+        check_values(TrainCfg, own, f"{where}.per_network.{name}", skip=("per_network",))
+        values.update(own)
+        values.update(overrides_for("train", overrides))
         return TrainCfg(**values)
 
     def validate(self, where: str = "[train]") -> None:

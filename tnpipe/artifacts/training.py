@@ -1,0 +1,73 @@
+"""TrainingRecord: `results/<id>/<net>/train.json`, what `train` hands to `deploy` and `run`.
+
+Written once, when training and export are done. It names the prepared dataset the run
+was trained on, the recipe's [chip] section as it stood (deploy's defaults), the run key
+(skip check) and the measured accuracies. `load` refuses a missing or wrongly typed field
+with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tnpipe.artifacts.common import check_version, read_json_object
+from tnpipe.atomic import write_json
+from tnpipe.errors import ArtifactError, RecipeError
+from tnpipe.settings import field_types, type_name, type_ok
+
+TRAINING_RECORD_NAME = "train.json"
+TRAINING_FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainingRecord:
+    dataset: str
+    network: str                  # the recipe's name for it, e.g. "1chip"
+    network_text: str             # the Eedn string
+    synthetic: bool
+    prepared_dir: str
+    run_key: str
+    seed: int
+    test_frames: int
+    hw_test_acc: float            # hardware-mode (integer) graph: the run's figure
+    float_test_acc: float
+    agreement: float              # hardware mode vs float graph, share of frames
+    test_acc_running_stats: float | None
+    epochs: int
+    epochs_planned: int
+    time_budget_min: float
+    seconds: float
+    bn_stats: str
+    train: dict[str, Any]         # the [train] settings this network trained with
+    chip: dict[str, Any]          # the recipe's [chip] section when it trained
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stand_in: str = ""
+    finished: bool = True
+    format_version: int = TRAINING_FORMAT_VERSION
+
+    def save(self, run_dir: Path) -> Path:
+        path = Path(run_dir) / TRAINING_RECORD_NAME
+        write_json(path, dataclasses.asdict(self))
+        return path
+
+    @classmethod
+    def load(cls, run_dir: Path) -> TrainingRecord:
+        path = Path(run_dir) / TRAINING_RECORD_NAME
+        obj = read_json_object(path, "training record (train.json)")
+        check_version(obj, "format_version", TRAINING_FORMAT_VERSION, str(path), "training record",
+                      "re-run `tnpipe train --force`")
+        types_ = field_types(cls)
+        for key, typ in types_.items():
+            if key not in obj and cls.__dataclass_fields__[key].default is dataclasses.MISSING \
+                    and cls.__dataclass_fields__[key].default_factory is dataclasses.MISSING:
+                raise ArtifactError(f"{path}: key {key!r} missing; re-run `tnpipe train --force`")
+            if key in obj and not type_ok(obj[key], typ):
+                raise ArtifactError(f"{path}: {key!r} is {type(obj[key]).__name__} {obj[key]!r}; "
+                                    f"expected {type_name(typ)}")
+        try:
+            return cls(**{k: obj[k] for k in types_ if k in obj})
+        except RecipeError as e:  # pragma: no cover - every field is checked above
+            raise ArtifactError(f"{path}: {e}") from e

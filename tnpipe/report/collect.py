@@ -1,0 +1,184 @@
+"""RunResults -> rows -> one pandas DataFrame, the single source of every report output.
+
+The report reads RunResults ONLY (`result.json`, loaded and verified by
+`tnpipe.artifacts.load_result`); it never opens a checkpoint, a core map or a dataset.
+`collect` finds and filters them; `Report.frame` holds one row per result with the raw
+value of every column (tnpipe.report.columns says how each is titled and formatted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tnpipe import paths
+from tnpipe.artifacts import environment, load_result
+from tnpipe.errors import ArtifactError, DataError, TnpipeError
+from tnpipe.report.paper import PAPER_NETWORK, PaperRow, load_paper_table
+
+# networks in the order the paper grows them, then the project's own small ones
+NETWORK_ORDER = ("half", "1chip", "2chip", "4chip", "8chip", "cpu", "tiny")
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The dataset registry's names, in its order (tnpipe.data owns the list)."""
+    from tnpipe.data import DATASET_NAMES
+
+    return tuple(DATASET_NAMES)
+
+
+class NoResults(ArtifactError):
+    """Nothing readable to report; `skipped` names the unreadable files (the CLI lists them)."""
+
+    def __init__(self, message: str, skipped: list[tuple[Path, str]]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
+@dataclass
+class Row:
+    """One deployed network: its RunResult and, where the paper has the dataset, its Table 3 row."""
+
+    result: dict[str, Any]
+    path: Path
+    paper: PaperRow | None
+
+    @property
+    def dataset(self) -> str:
+        name = self.result["dataset"]
+        return name[: -len(paths.SYNTHETIC_SUFFIX)] if name.endswith(paths.SYNTHETIC_SUFFIX) else name
+
+    @property
+    def network(self) -> str:
+        return self.result["network"]
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.result["synthetic"])
+
+    @property
+    def stand_in(self) -> str:
+        return "" if self.synthetic else str(self.result.get("stand_in") or "")
+
+    @property
+    def data(self) -> str:
+        return "synthetic" if self.synthetic else "stand-in" if self.stand_in else "real"
+
+    @property
+    def paper_like_for_like(self) -> bool:
+        """The paper's numbers are for its 1-chip networks; only our "1chip" on real data matches them."""
+        return self.paper is not None and self.network == PAPER_NETWORK and not self.stand_in and not self.synthetic
+
+    @property
+    def paper_label(self) -> str:
+        if self.paper is None:
+            return "-"
+        return "TN 1-chip" if self.paper_like_for_like else "TN 1-chip (ref. only)"
+
+    @property
+    def run_dir(self) -> Path:
+        """The run folder this result was written into (result.json sits at its top)."""
+        return self.path.parent
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)   # (file, why) of unreadable results
+    root: Path = Path("results")
+    env: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per result, one column per report field (raw values; see tnpipe.report.frame)."""
+        from tnpipe.report.frame import to_frame
+
+        return to_frame(self.rows)
+
+
+def find_results(root: Path) -> list[Path]:
+    """Every result.json under `root`, recursively, in a stable order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ArtifactError(
+            f"{root}: results root not found; run `tnpipe deploy RUN_DIR` or `tnpipe run` first, "
+            "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them"
+        )
+    found = sorted(p for p in root.rglob("result.json") if p.is_file())
+    if not found:
+        raise ArtifactError(
+            f"{root}: no result.json under the results root; run `tnpipe deploy RUN_DIR` or `tnpipe run` first"
+        )
+    return found
+
+
+def _order_key(row: Row) -> tuple:
+    names = dataset_names()
+    ds = names.index(row.dataset) if row.dataset in names else len(names)
+    net = NETWORK_ORDER.index(row.network) if row.network in NETWORK_ORDER else len(NETWORK_ORDER)
+    # real before synthetic, always: a synthetic row must never sit among the real ones
+    return (row.synthetic, bool(row.stand_in), ds, row.dataset, net, row.network, str(row.path))
+
+
+def check_names(names: Iterable[str]) -> list[str]:
+    names, known = list(names), dataset_names()
+    for n in names:
+        if n not in known:
+            raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(known)}")
+    return names
+
+
+def _no_results(root: Path, names, networks, synthetic, skipped) -> NoResults:
+    what = []
+    if names:
+        what.append(f"dataset {', '.join(names)}")
+    if networks:
+        what.append(f"network {', '.join(networks)}")
+    if synthetic is not None:
+        what.append("synthetic" if synthetic else "real data")
+    filt = f" for {'; '.join(what)}" if what else ""
+    bad = f" ({len(skipped)} result.json skipped as unreadable)" if skipped else ""
+    return NoResults(f"{root}: no readable result{filt}{bad}", skipped)
+
+
+def collect(
+    root: Path | None = None,
+    names: Sequence[str] | None = None,
+    networks: Sequence[str] | None = None,
+    synthetic: bool | None = None,
+    files: Sequence[Path] | None = None,
+) -> Report:
+    """Load RunResults under `root` (or exactly `files`), keeping those that match the filters.
+
+    names: dataset names (both real and synthetic rows of each); networks: recipe network
+    names; synthetic: True/False keeps only that kind, None keeps both.
+    A malformed or older-version result.json is skipped and listed in `Report.skipped`;
+    if nothing readable is left, NoResults (naming the root and the skipped count).
+    """
+    root = paths.results_root() if root is None else Path(root)
+    wanted = set(check_names(names)) if names else None
+    candidates = [Path(f) for f in files] if files is not None else find_results(root)
+    paper = load_paper_table()
+    rows: list[Row] = []
+    skipped: list[tuple[Path, str]] = []
+    for p in candidates:
+        try:
+            res = load_result(p)
+        except TnpipeError as e:
+            skipped.append((p, str(e)))
+            continue
+        row = Row(res, p, None)
+        row.paper = paper.get(row.dataset)
+        keep = ((wanted is None or row.dataset in wanted) and (not networks or row.network in networks)
+                and (synthetic is None or row.synthetic == synthetic))
+        if keep:
+            rows.append(row)
+    if not rows:
+        raise _no_results(root, names, networks, synthetic, skipped)
+    rows.sort(key=_order_key)
+    return Report(rows=rows, skipped=skipped, root=root, env=environment())

@@ -1,0 +1,95 @@
+"""The report's columns: machine name (csv header), title and unit (people), formatting.
+
+Titles carry their footnote marks: * = a model estimate of ours (tnpipe's energy model,
+nothing measured on silicon), † = the paper's Table 3 value. Which columns each output
+shows is decided here too: MARKDOWN (every table column), OURS and PAPER (the two
+terminal tables that fit 100 columns), WIDE (one terminal table, as report.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tnpipe.report.frame import FIELDS
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def fmt_sig(x: float | None, sig: int = 4) -> str:
+    """A number with `sig` significant digits in fixed point (never 1e+03): 1249, 204.4, 0.0004120."""
+    if _missing(x):
+        return "-"
+    if x == 0:
+        return "0"
+    decimals = min(8, max(0, sig - 1 - math.floor(math.log10(abs(x)))))
+    return f"{x:.{decimals}f}"
+
+
+def fmt_printed(x: float | None) -> str:
+    """A paper value as printed (6 significant digits covers every Table 3 entry): 6108.6, 26.1."""
+    return "-" if _missing(x) else f"{x:g}"
+
+
+def fmt_pct(x: float | None) -> str:
+    return "-" if _missing(x) else f"{100 * x:.2f}%"
+
+
+def fmt_text(x: Any) -> str:
+    return "-" if _missing(x) or x == "" else str(x)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str                          # the frame's column and the csv header (machine name)
+    title: str                        # table / markdown header (people), with its footnote mark
+    fmt: Callable[[Any], str]         # raw value -> cell text
+    numeric: bool = True              # right-aligned
+
+    def text(self, value: Any) -> str:
+        return self.fmt(value)
+
+
+_COLUMNS = (
+    Column("data", "data", fmt_text, numeric=False),
+    Column("dataset", "dataset", fmt_text, numeric=False),
+    Column("network", "network", fmt_text, numeric=False),
+    Column("accuracy_chip", "acc chip", fmt_pct),
+    Column("accuracy_graph", "acc graph", fmt_pct),
+    Column("agreement", "agree", fmt_pct),
+    Column("exact", "exact‡", fmt_text, numeric=False),
+    Column("cores", "cores", fmt_text),
+    Column("chips", "chips", fmt_text),
+    Column("fps", "fps*", fmt_sig),
+    Column("mw", "mW*", fmt_sig),
+    Column("fps_per_w", "fps/W*", fmt_sig),
+    Column("uj_per_frame", "uJ/frame*", fmt_sig),
+    Column("paper_row", "paper row†", fmt_text, numeric=False),
+    Column("paper_accuracy", "paper acc†", fmt_pct),
+    Column("paper_cores", "paper cores†", fmt_text),
+    Column("paper_fps", "paper fps†", fmt_printed),
+    Column("paper_mw", "paper mW†", fmt_printed),
+    Column("paper_fps_per_w", "paper fps/W†", fmt_printed),
+)
+COLUMN: dict[str, Column] = {c.key: c for c in _COLUMNS}
+assert set(COLUMN) <= set(FIELDS), "every titled column is a frame column"
+
+
+def pick(*keys: str) -> tuple[Column, ...]:
+    return tuple(COLUMN[k] for k in keys)
+
+
+MARKDOWN = _COLUMNS
+WIDE = _COLUMNS
+# the compact terminal table, ours only; mW = 1000 fps / (fps/W) and uJ/frame = 1e6 / (fps/W)
+# follow from the two shown, so they stay in md, csv and --wide (the table then fits 100 columns)
+OURS = pick("data", "dataset", "network", "accuracy_chip", "accuracy_graph", "agreement", "exact",
+            "cores", "chips", "fps", "fps_per_w")
+# the second terminal table: the paper's row beside each of ours
+PAPER = pick("data", "dataset", "network", "paper_row", "paper_accuracy", "paper_cores", "paper_fps",
+             "paper_mw", "paper_fps_per_w")
+CSV_KEYS = tuple(FIELDS)
