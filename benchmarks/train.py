@@ -1,22 +1,36 @@
-"""Training benchmark: Eedn's constrained training speed vs plain float, and the `cpu`
-network's hardware-mode accuracy on the real CIFAR-10 subset.
+"""Training benchmark: Eedn's training speed against plain fp32 float, layer by layer and per
+step, the fraction of the machine's matrix-product rate reached, and the `cpu` network's
+hardware-mode accuracy on the real CIFAR-10 subset.
 
-    python benchmarks/train.py                     # both parts, CPU (+ CUDA speed if present)
-    python benchmarks/train.py --skip-accuracy     # speed only (~1 minute)
+    python benchmarks/train.py                     # all parts, CPU (+ CUDA speed if present)
+    python benchmarks/train.py --skip-accuracy     # speed only (a few minutes)
 
-Part 1 (speed): the recipe's network built twice, the Eedn way (trinary hidden weights with
-hysteresis, batch norm without scale, binary spikes with the triangle derivative, votes) and
-as an ordinary float CNN of the same architecture (float weights, nn.BatchNorm2d, ReLU, the
-same vote read-out); training images/s of each, measured in alternating rounds in the same
-process so both see the same machine load. ratio = Eedn / float. On CPU the Eedn step uses
-the numba kernels of tnpipe.nn.fused_cpu; the same timing with the torch-op rules is printed
-beside it for the record.
+Part 0 (machine): fp32 and bf16 matrix-product rates (GFLOP/s, square matrices) measured in
+this run, at the training thread count.
 
-Part 2 (accuracy): `tnpipe train recipes/cifar10.toml --network cpu` on the real subset
-(10,000 train / 2,000 test, prepared from /work/shared/data/cifar10 into a temporary
-prepared root), timed wall clock. Reported: the HARDWARE-MODE test accuracy.
+Part 1 (layers): every on-chip convolution of the speed networks, forward + backward per
+image: fp32 NCHW, fp32 channels-last (Eedn's layout) and bf16 channels-last (exact forward,
+tnpipe.nn.precision).
 
-Last line: ratio=R cpu_acc=A minutes=M
+Part 2 (steps): for each of the `cpu` and `1chip` networks (recipes/cifar10.toml), training
+images/s of
+    float        the plain fp32 network a user would write: NCHW, float weights,
+                 nn.BatchNorm2d + ReLU, the same vote read-out, Adam
+    eedn today   Eedn as trained before issue 14: fp32, channels-last, numba kernels
+    eedn auto    the fastest exact setting, training's default: train.precision=auto (fp32 on
+                 CPU, bf16 on CUDA) and, on CPU, the N/P layers as matrix products
+    eedn bf16    on CPU only if the layer timings say bf16 could pay (its layers within 1.5x
+                 of fp32; on a CPU without a bf16 matrix unit they are ~7-10x slower)
+in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
+(forward, plus two transposed products backward; the transduction layer has no input
+gradient) from the network's shapes.
+
+Part 3 (accuracy): `tnpipe train recipes/cifar10.toml --network cpu` on the real subset
+(10,000 train / 2,000 test, prepared from ../shared/data/cifar10 into a temporary prepared
+root), timed wall clock; reported: the HARDWARE-MODE test accuracy.
+
+Last line: ratio=R cpu_acc=A minutes=M, with R = the fastest exact Eedn setting's images/s
+over the plain fp32 float network's, on `1chip`.
 """
 
 from __future__ import annotations
@@ -38,13 +52,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tnpipe.netspec import parse_network  # noqa: E402
-from tnpipe.nn import fused_cpu  # noqa: E402
+from tnpipe.nn import precision  # noqa: E402
 from tnpipe.nn.network import EednNet  # noqa: E402
 from tnpipe.recipe import load_recipe  # noqa: E402
 
+SHAPE, CLASSES = (3, 32, 32), 10
+
 
 class FloatNet(nn.Module):
-    """The same layer geometry as an ordinary CNN: float weights, BatchNorm2d, ReLU."""
+    """The same layer geometry as an ordinary CNN: float weights, BatchNorm2d, ReLU, NCHW."""
 
     def __init__(self, spec, class_of_feature: torch.Tensor):
         super().__init__()
@@ -56,51 +72,120 @@ class FloatNet(nn.Module):
         self.register_buffer("assign", F.one_hot(class_of_feature, spec.num_classes).float())
 
     def forward(self, x):
-        # channels-last, as EednNet does: both get the faster oneDNN convolutions
-        return self.body(x.contiguous(memory_format=torch.channels_last)).sum(dim=(2, 3)) @ self.assign
+        return self.body(x).sum(dim=(2, 3)) @ self.assign
 
 
-def images_per_second(text: str, input_shape, classes: int, device: str, batch: int = 64, rounds: int = 5,
-                      steps: int = 4) -> tuple[float, float]:
+def flops_per_image(spec) -> tuple[float, float]:
+    """(forward, training) FLOPs of the convolutions per image: 2 per multiply-add."""
+    fwd = train = 0.0
+    for ls in spec.layers:
+        f = 2.0 * ls.out_hw[0] * ls.out_hw[1] * ls.out_channels * ls.fan_in
+        fwd += f
+        train += f * (3 if ls.on_chip else 2)   # + dL/dw and dL/dx (none for the transduction input)
+    return fwd, train
+
+
+def _median_ms(fn, reps: int = 3) -> float:
+    fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def matmul_rates() -> dict[str, float]:
+    """GFLOP/s of a square matrix product in fp32 and bf16: n doubled from 128 until one
+    product takes >= 50 ms (or n = 2048), so a slow (emulated) unit is not timed for minutes."""
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        n = 128
+        while True:
+            a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+            ms = _median_ms(lambda a=a, b=b: a @ b)
+            if ms >= 50 or n >= 2048:
+                break
+            n *= 2
+        out[name] = 2.0 * n ** 3 / (ms * 1e-3) / 1e9
+    return out
+
+
+def layer_table(spec, batch: int = 32, bf16_batch: int = 4) -> list[dict]:
+    """Per on-chip layer: forward + backward ms per image, fp32 NCHW / fp32 CL / bf16 CL."""
+    rows = []
+    gen = torch.Generator().manual_seed(0)
+    for ls in spec.chip_layers:
+        w0 = torch.randint(-1, 2, (ls.out_channels, ls.in_channels // ls.groups, ls.kernel, ls.kernel),
+                           generator=gen).float()
+        row = {"layer": ls.token, "fan_in": ls.fan_in, "groups": ls.groups}
+        for name, n, dtype, fmt in (("fp32_nchw", batch, torch.float32, torch.contiguous_format),
+                                    ("fp32_cl", batch, torch.float32, torch.channels_last),
+                                    ("bf16_cl", bf16_batch, torch.bfloat16, torch.channels_last)):
+            x = (torch.rand(n, ls.in_channels, *ls.in_hw, generator=gen) < 0.3).to(dtype)
+            x = x.contiguous(memory_format=fmt).requires_grad_(True)
+            w = w0.to(dtype).contiguous(memory_format=fmt).requires_grad_(True)
+
+            def fb(x=x, w=w, ls=ls):
+                s = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups)
+                s.backward(torch.ones_like(s))
+
+            row[name] = _median_ms(fb, reps=3 if dtype == torch.float32 else 1) / n
+        rows.append(row)
+    return rows
+
+
+def _eedn_step(model, opt, x, y):
+    loss = F.cross_entropy(model(x) * 0.01, y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if isinstance(model, EednNet):
+        model.update_trinary()  # clip + hysteresis: part of every Eedn step
+
+
+def step_rates(text: str, device: str, arms: dict[str, tuple[str, bool]], batch: int = 64, rounds: int = 5,
+               steps: int = 3) -> dict[str, float]:
+    """images/s of the float network and of each Eedn arm {label: (precision, matrix-product
+    path for N/P layers)}, in alternating rounds (median)."""
+    spec = parse_network(text, SHAPE, CLASSES)
+    models, matmul = {}, {}
+    for label, (p, mm) in arms.items():
+        torch.manual_seed(0)
+        models[label] = EednNet(spec, dropout=0.0).to(device)
+        models[label].set_precision(p, device)
+        matmul[label] = mm
     torch.manual_seed(0)
-    spec = parse_network(text, input_shape, classes)
-    eedn = EednNet(spec, dropout=0.0).to(device)
-    flt = FloatNet(spec, eedn.readout.class_of_feature.cpu()).to(device)
-    x = torch.randn(batch, *input_shape, device=device)
-    y = torch.randint(0, classes, (batch,), device=device)
-    opt_e = torch.optim.Adam(eedn.parameters(), 1e-3)
-    opt_f = torch.optim.Adam(flt.parameters(), 1e-3)
+    models["float"] = FloatNet(spec, next(iter(models.values())).readout.class_of_feature.cpu()).to(device)
+    matmul["float"] = False
+    opts = {k: torch.optim.Adam(m.parameters(), 1e-3) for k, m in models.items()}
+    x = torch.randn(batch, *SHAPE, device=device)
+    y = torch.randint(0, CLASSES, (batch,), device=device)
 
-    def step_eedn():
-        loss = F.cross_entropy(eedn(x) * 0.01, y)
-        opt_e.zero_grad()
-        loss.backward()
-        opt_e.step()
-        eedn.update_trinary()  # clip + hysteresis: part of every Eedn step
+    def run(k: str, n: int) -> None:
+        precision.MATMUL_CPU = matmul[k]
+        try:
+            for _ in range(n):
+                _eedn_step(models[k], opts[k], x, y)
+        finally:
+            precision.MATMUL_CPU = True
 
-    def step_float():
-        loss = F.cross_entropy(flt(x) * 0.01, y)
-        opt_f.zero_grad()
-        loss.backward()
-        opt_f.step()
-
-    def timed(fn) -> float:
+    def timed(k: str) -> float:
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         t = time.perf_counter()
-        for _ in range(steps):
-            fn()
+        run(k, steps)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         return batch * steps / (time.perf_counter() - t)
 
-    step_eedn()
-    step_float()  # warm-up
-    e, f = [], []
-    for _ in range(rounds):  # alternate, so both see the same load
-        e.append(timed(step_eedn))
-        f.append(timed(step_float))
-    return statistics.median(e), statistics.median(f)
+    for k in models:   # warm-up (oneDNN primitives, numba compilation)
+        run(k, 1)
+    rates: dict[str, list[float]] = {k: [] for k in models}
+    for _ in range(rounds):
+        for k in models:
+            rates[k].append(timed(k))
+    return {k: statistics.median(v) for k, v in rates.items()}
 
 
 def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overrides: list[str]) -> tuple[float, float, dict]:
@@ -117,11 +202,49 @@ def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overri
     return meta["hw_test_acc"], minutes, meta
 
 
+def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int) -> tuple[float, dict]:
+    """Prints the layer table and the step rates of one network; -> (fastest/float, rates)."""
+    spec = parse_network(recipe.network(net), SHAPE, CLASSES)
+    arms = {"eedn today": ("fp32", False), "eedn auto": ("auto", True)}
+    if device == "cpu":
+        rows = layer_table(spec)
+        print(f"layers of {net} (forward + backward, ms per image; bf16 = exact forward):")
+        for r in rows:
+            print(f"  {r['layer']:<12} fan-in {r['fan_in']:>3} groups {r['groups']:>3}   fp32 NCHW {r['fp32_nchw']:7.2f}"
+                  f"   fp32 channels-last {r['fp32_cl']:7.2f}   bf16 channels-last {r['bf16_cl']:8.2f}")
+        tot = {k: sum(r[k] for r in rows) for k in ("fp32_nchw", "fp32_cl", "bf16_cl")}
+        print(f"  total          fp32 NCHW {tot['fp32_nchw']:.2f}   fp32 channels-last {tot['fp32_cl']:.2f}   "
+              f"bf16 channels-last {tot['bf16_cl']:.2f}")
+        if tot["bf16_cl"] < 1.5 * tot["fp32_cl"]:
+            arms["eedn bf16"] = ("bf16", True)
+        else:
+            print(f"  bf16 whole step not timed: its layers are {tot['bf16_cl'] / tot['fp32_cl']:.1f}x fp32's")
+    else:
+        arms = {"eedn today": ("fp32", False), "eedn auto": ("auto", True), "eedn fp32": ("fp32", True)}
+    r = step_rates(recipe.network(net), device, arms, batch=batch)
+    eedn = {k: v for k, v in r.items() if k != "float"}
+    best = "eedn auto"   # the default execution, chosen by these measurements (not the max of noisy arms)
+    fastest_here = max(eedn, key=eedn.get)
+    _, train_flops = flops_per_image(spec)
+    achieved = eedn[best] * train_flops / 1e9
+    arms = "  ".join(f"{k} {v:.1f}" for k, v in eedn.items())   # the labels, now with their img/s
+    print(f"speed {device} {net}: float (plain fp32 NCHW) {r['float']:.1f} img/s  [{arms}]  fastest exact setting "
+          f"(auto = {precision.resolve('auto', device)}{', N/P as matrix products' if device == 'cpu' else ''}): "
+          f"{eedn[best]:.1f} img/s  ratio fastest/float {eedn[best] / r['float']:.3f}  "
+          f"today/float {r['eedn today'] / r['float']:.3f}  (fastest arm in this run: {fastest_here})")
+    ceiling = max(rates.values())
+    print(f"  {train_flops / 1e9:.3f} GFLOP per training image (convolutions) -> {achieved:.1f} GFLOP/s = "
+          f"{achieved / ceiling:.1%} of the machine's matrix-product ceiling ({ceiling:.1f} GFLOP/s, "
+          f"{max(rates, key=rates.get)}); {achieved / rates['bf16']:.2f}x this run's bf16 rate")
+    return eedn[best] / r["float"], r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipe", type=Path, default=REPO / "recipes" / "cifar10.toml")
-    ap.add_argument("--network", default="cpu")
-    ap.add_argument("--speed-network", default="cpu", help="network whose training speed is compared")
+    ap.add_argument("--network", default="cpu", help="network of the accuracy run")
+    ap.add_argument("--speed-networks", default="cpu,1chip", help="networks whose training speed is compared")
+    ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
@@ -129,30 +252,21 @@ def main() -> None:
     args = ap.parse_args()
 
     recipe = load_recipe(args.recipe)
-    text = recipe.network(args.speed_network)
-    shape, classes = (3, 32, 32), 10
     threads = recipe.train.for_network(args.network).threads or torch.get_num_threads()
-    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}; load average {os.getloadavg()[0]:.2f}")
+    torch.set_num_threads(threads)
+    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}; "
+          f"{threads} thread{'s' if threads > 1 else ''} (the recipe's); load average {os.getloadavg()[0]:.2f}")
+    rates = matmul_rates()
+    print(f"matrix products: fp32 {rates['fp32']:.1f} GFLOP/s  bf16 {rates['bf16']:.1f} GFLOP/s")
     ratio = None
-    for th in sorted({threads, os.cpu_count() or 1}):
-        torch.set_num_threads(th)
-        e, f = images_per_second(text, shape, classes, "cpu")
-        fused_cpu.ENABLED = False   # the same step with the torch-op rules, for the record
-        try:
-            e_ops, f_ops = images_per_second(text, shape, classes, "cpu")
-        finally:
-            fused_cpu.ENABLED = True
-        if torch.get_num_threads() != th:
-            raise SystemExit(f"torch's thread count changed during the timing ({th} -> {torch.get_num_threads()})")
-        print(f"speed cpu  {args.speed_network} ({th} thread{'s' if th > 1 else ''}): eedn {e:.1f} img/s  "
-              f"float {f:.1f} img/s  ratio {e / f:.3f}   (torch-op rules instead of the numba kernels: "
-              f"eedn {e_ops:.1f} float {f_ops:.1f} ratio {e_ops / f_ops:.3f})   [{text}]")
-        if th == threads:
-            ratio = e / f  # the last line reports the thread count training uses
+    for net in args.speed_networks.split(","):
+        r, _ = speed(recipe, net, "cpu", rates, args.batch)
+        if net == "1chip":
+            ratio = r
+        if torch.get_num_threads() != threads:
+            raise SystemExit(f"torch's thread count changed during the timing ({threads} -> {torch.get_num_threads()})")
     if torch.cuda.is_available():
-        one = recipe.network("1chip")
-        ec, fc = images_per_second(one, shape, classes, "cuda", batch=128, rounds=5, steps=10)
-        print(f"speed cuda 1chip: eedn {ec:.1f} img/s  float {fc:.1f} img/s  ratio {ec / fc:.3f}")
+        speed(recipe, "1chip", "cuda", rates, 256)
     acc, minutes = float("nan"), 0.0
     if not args.skip_accuracy:
         work = args.work or Path(tempfile.mkdtemp(prefix="tnpipe-bench-train-"))
@@ -160,7 +274,8 @@ def main() -> None:
         print(f"cpu network {args.network!r}: hw_test_acc {acc:.4f}  float_test_acc {meta['float_test_acc']:.4f}  "
               f"agreement {meta['agreement']:.4f}  epochs {meta['epochs']}  ({minutes:.1f} min wall clock, "
               f"{meta['test_frames']} test frames)  run dir {work}")
-    print(f"ratio={ratio:.3f} cpu_acc={acc:.4f} minutes={minutes:.1f}")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"ratio={ratio if ratio is not None else float('nan'):.3f} cpu_acc={acc:.4f} minutes={minutes:.1f}")
 
 
 if __name__ == "__main__":

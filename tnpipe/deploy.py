@@ -2,14 +2,16 @@
 
     run_dir/train.json + network.npz + checkpoint.pt   (from `tnpipe train`)
       -> [chip] settings: the recipe's as recorded in train.json, then `--set chip.X=...`
-      -> map_network -> validate_coremap -> coremap.npz + coremap.json
-      -> transduce the prepared test inputs (off-chip) -> simulate the chip
-      -> accuracy on chip, agreement with the training graph in hardware mode
+      -> map_network -> validate_coremap -> coremap.npz + coremap.json -> read back (sha256
+         checked), or the map `--coremap FOLDER` names
+      -> transduce the prepared test inputs (off-chip) -> simulate the loaded map
+      -> accuracy on chip; equivalence with the trained network (tnpipe.verify: votes of
+         every frame, every spike on a sample, arg-max agreement)
       -> energy/timing model (model estimates) -> result.json (with the chip settings used)
 
 A result.json is reused only when it was made from the same network.npz (sha256), the same
-training run and the same chip settings and frame count (`made_from`); a changed setting
-redoes the work. `plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
+training run, the same chip settings and frame count and the same spike sample
+(`made_from`); a changed setting redoes the work, and so does a map given with --coremap. `plan(recipe, network)` maps an architecture alone (`deploy --plan-only`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tnpipe.artifacts import PreparedDataset, environment, load_result, save_res
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
+from tnpipe.deploy_chip import parse_spike_frames
 from tnpipe.errors import ArtifactError, MappingError
 from tnpipe.settings import build, overrides_for
 
@@ -51,10 +54,11 @@ def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames:
     return build(ChipCfg, values, "--set chip")
 
 
-def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg) -> dict[str, Any]:
+def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg,
+              spike_frames: int | None = 32) -> dict[str, Any]:
     """What a result is computed from; equal -> the stored result is still the answer."""
     return {"network_sha256": sha256_file(Path(run_dir) / "network.npz"), "run_key": record.run_key,
-            "chip": dataclasses.asdict(chip)}
+            "chip": dataclasses.asdict(chip), "spike_frames": spike_frames}
 
 
 def _reusable(path: Path, source: dict[str, Any]) -> dict[str, Any] | None:
@@ -78,21 +82,28 @@ def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
 
 
 def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None, device: str = "cpu",
-           force: bool = False, overrides: Sequence[str] = ()) -> DeployOutcome:
-    """Map, validate, simulate and measure one trained run; write coremap + result.json.
+           force: bool = False, overrides: Sequence[str] = (), coremap: Path | None = None,
+           spike_frames: int | str | None = 32) -> DeployOutcome:
+    """Map, validate, save, read back, simulate and measure one trained run; write
+    coremap + result.json. Only the map as loaded from disk is simulated.
 
     frames / tick_hz override chip.frames / chip.tick_hz (None or 0: the recipe's; its 0
-    means all test frames / the profile's tick model). Reuses the stored result when it
-    was made from the same network, run and chip settings, unless force."""
+    means all test frames / the profile's tick model). coremap: a folder with coremap.npz +
+    coremap.json to simulate against the trained network instead of mapping afresh.
+    spike_frames: frames whose every spike is compared with the network (a number or
+    "all"). result.json's "equivalence" says whether the chip is the trained network; it is
+    written either way. Reuses the stored result when it was made from the same network,
+    run, chip settings and sample, unless force or coremap."""
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
+    spike_frames = parse_spike_frames(spike_frames)
     record = TrainingRecord.load(run_dir)
     chip = chip_settings(record, overrides, frames, tick_hz)
-    source = made_from(run_dir, record, chip)
-    old = None if force else _reusable(run_dir / RESULT_NAME, source)
+    source = made_from(run_dir, record, chip, spike_frames)
+    old = None if force or coremap is not None else _reusable(run_dir / RESULT_NAME, source)
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
-    result = _simulate_run(run_dir, record, chip, device)
+    result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
     result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
     save_result(run_dir / RESULT_NAME, result)
     return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
@@ -106,25 +117,23 @@ def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.nd
     return ds.x["test"][:n], ds.y["test"][:n].astype(np.int64)
 
 
-def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str) -> dict[str, Any]:
-    from tnpipe.chip.mapper import map_network
-    from tnpipe.chip.simulate import simulate
-    from tnpipe.chip.validate import validate_coremap
+def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str,
+                  coremap: Path | None, spike_frames: int | None) -> dict[str, Any]:
+    from tnpipe.artifacts import read_json_object
+    from tnpipe.deploy_chip import load_given, map_and_reload, run_chip
     from tnpipe.nn.export import load_trained
 
     net = load_trained(run_dir, device=device)
     x, y = _test_frames(record, chip.frames)
     desc = net.description
-    cm = map_network(desc, placement=chip.placement)
-    validate_coremap(cm)
+    map_dir = Path(coremap) if coremap is not None else run_dir
+    cm = load_given(map_dir, desc) if coremap is not None else map_and_reload(desc, run_dir, chip.placement)
     spikes = net.transduce(x)
     if spikes.shape[1:] != tuple(desc.input_shape):
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
     graph_votes = net.hardware_votes(spikes)
-    t_sim = time.perf_counter()
-    sim = simulate(cm, spikes.reshape(len(x), -1), device=device)
-    sim_seconds = time.perf_counter() - t_sim
-    cm.save(run_dir)
+    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames)
+    sim, eq = chip_run.sim, chip_run.equivalence
     chip_pred, graph_pred = sim.votes.argmax(1), graph_votes.argmax(1)
     result = {
         "dataset": record.dataset, "network": record.network, "synthetic": record.synthetic,
@@ -134,12 +143,13 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
         "accuracy_graph": float((graph_pred == y).mean()),
         "accuracy_float": float((net.predict_float(x) == y).mean()),
         "agreement": float((chip_pred == graph_pred).mean()),
-        "votes_identical": bool((sim.votes == graph_votes).all()),
+        "votes_identical": eq.votes_exact,
+        "equivalence": eq.to_dict(),
+        "coremap": {"folder": str(map_dir),
+                    "npz_sha256": read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]},
         "cores": int(cm.n_cores), "chips": int(cm.chips), "cores_per_layer": cm.cores_per_layer(),
         "latency_ticks": int(cm.latency_ticks),
-        "simulator": {"engine": sim.engine, "device": device, "seconds": sim_seconds,
-                      "compile_seconds": sim.recorded.get("compile_seconds"),
-                      "frames_per_s": len(x) / sim.recorded.get("run_seconds", sim_seconds) if sim_seconds else 0.0},
+        "simulator": chip_run.simulator,
         "floorplan": floorplan(cm, sim.core_spikes_per_frame),
     }
     result.update(_measures(cm, sim, spikes, chip))
@@ -152,11 +162,10 @@ def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
     """Activity from the simulation and the energy/timing model's estimates."""
     from tnpipe.chip.energy import energy_model_record, estimate, load_profile
 
-    n = len(spikes)
     prof = load_profile(chip.profile)
-    io_in = sim.recorded.get("input_packets_per_frame", len(cm.arrays["in_index"]) * float(spikes.mean()))
     activity = {"sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
-                "io_spikes": float(io_in) + float(sim.votes.sum()) / n, "busiest_core_sops": sim.busiest_core_sops}
+                "io_spikes": sim.input_packets_per_frame + sim.output_packets_per_frame,
+                "busiest_core_sops": sim.busiest_core_sops}
     est = estimate(activity, cm.n_cores, prof, chip.tick_hz or None)
     return {
         "tick_hz": float(est["tick_hz"]), "tick_source": est["tick_source"], "fps": float(est["fps"]),

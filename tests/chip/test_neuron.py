@@ -39,8 +39,9 @@ def test_integrates_by_axon_type_weight():
     spikes, res = run(cm, [[1, 1, 1, 1], [0, 0, 0, 0]])
     # tick 1: V = 3 - 2 + 5 + 0 = 6 >= 6 -> spike; reset none keeps V = 6 -> spikes again at tick 2
     assert spikes[:, 0, 0].tolist() == [0, 1, 1]
-    # synaptic events: 4 active axons AND 4 bits at tick 1 only; averaged over 3 ticks
-    assert res.sops_per_frame == pytest.approx(4 / 3)
+    # synaptic events: 4 active axons AND 4 bits at tick 1 only, which holds frame 0 (the
+    # core's frames arrive after 1 tick); frame 1 has none: 2 per frame
+    assert res.sops_per_frame == 2.0
 
 
 @pytest.mark.parametrize("gamma,R,expected", [
@@ -125,8 +126,8 @@ def test_delays_between_cores_and_from_inputs():
     spikes, res = run(cm, [[1]] + [[0]] * 9)
     assert np.flatnonzero(spikes[:, 0, 0]).tolist() == [3]
     assert np.flatnonzero(spikes[:, 1, 0]).tolist() == [8]
-    # the relayed spike travels 1 hop (cores side by side in x)
-    assert res.hops_per_frame * spikes.shape[0] == pytest.approx(1.0)
+    # the relayed spike travels 1 hop (cores side by side in x), in frame 0 of 10
+    assert res.hops_per_frame * 10 == pytest.approx(1.0)
 
 
 def test_two_spikes_onto_one_axon_in_one_tick_count_once():
@@ -137,7 +138,24 @@ def test_two_spikes_onto_one_axon_in_one_tick_count_once():
     neuron(cm, 0, 0, weights=(1, 0, 0, 0), leak=-1, alpha=1)
     spikes, res = run(cm, [[1, 1], [1, 0], [0, 0]])
     assert spikes[:, 0, 0].tolist() == [0, 0, 0, 0]
-    assert res.sops_per_frame * 4 == pytest.approx(2.0)   # one event per tick with input, not two
+    assert res.sops_per_frame * 3 == pytest.approx(2.0)   # one event per frame with input, not two
+
+
+def test_only_ticks_that_hold_a_frame_are_counted():
+    """A neuron with leak 1 fires every tick, warm-up and drain included; its core holds a
+    frame at ticks 1..3 (3 frames, arrival 1): 3 spikes, 1 per frame. Its relay on core 1
+    (arrival 1 + 4 = 5) fires from tick 5 on: ticks 5..7 are its 3 frames."""
+    cm = hand_map(2, 1, [(0, 0, 0, 1)])
+    neuron(cm, 0, 0, leak=1, target=(1, 0, 4))
+    set_bits(cm, 1, [(0, 0)])
+    neuron(cm, 1, 0, weights=(1, 0, 0, 0))
+    cm.latency_ticks = 5
+    spikes, res = run(cm, [[0], [0], [0]])
+    assert spikes.shape[0] == 3 + 5 and spikes[:, 0, 0].all() and spikes[5:, 1, 0].all()
+    assert res.recorded["arrival"].tolist() == [1, 5]
+    assert res.spikes_per_frame == 2.0 and res.hops_per_frame == 1.0
+    assert res.core_spikes_per_frame.tolist() == [1.0, 1.0]
+    assert res.sops_per_frame == 1.0 and res.output_packets_per_frame == 1.0
 
 
 def test_potential_is_clamped_to_20_bits():

@@ -17,7 +17,6 @@ from tnpipe.chip.fastpath import FastEngine
 from tnpipe.chip.mapper import map_network
 from tnpipe.chip.simulate import simulate
 from tnpipe.chip.simulator import ReferenceEngine
-from tnpipe.chip.spec import CoreSpec
 
 needs_numba = pytest.mark.skipif(not popcount.AVAILABLE, reason="numba is not installed")
 
@@ -70,25 +69,6 @@ def test_popcount_equals_lut_on_signals_and_counters_across_batches_and_threads(
 
 
 @needs_numba
-def test_popcount_counts_equal_reference_counts():
-    """As in test_simulator: leaks <= 0, one frame alone in the tick engine is all the
-    activity; small chips make the map span chips so crossings count."""
-    spec = CoreSpec(chip_width=4, chip_height=4)
-    desc = random_description(*NET, seed=2, leak_range=(-4, 0))
-    cm = map_network(desc, spec)
-    assert cm.chips > 1
-    x = random_spikes(desc, 1, seed=9).reshape(1, -1)
-    ref = ReferenceEngine(cm).run(x, streams=1)
-    ticks = 1 + cm.latency_ticks + 1
-    fast = popcount.PopcountEngine(compile_program(cm)).run(x)
-    assert fast.spikes_per_frame > 0 and fast.crossings_per_frame > 0
-    for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame", "crossings_per_frame"):
-        assert getattr(fast, name) == pytest.approx(getattr(ref, name) * ticks), name
-    assert np.allclose(fast.core_spikes_per_frame, ref.core_spikes_per_frame * ticks)
-    assert (fast.votes == ref.votes).all()
-
-
-@needs_numba
 def test_wide_integer_weights_use_bit_planes():
     """Folded weights beyond {-1, 0, 1} and more than 128 inputs (the general kernel):
     the same spikes as the lut engine, which sums the weights as numbers."""
@@ -133,3 +113,13 @@ def test_without_numba_the_engine_refuses_and_auto_uses_lut(monkeypatch):
     res = simulate(cm, x, engine="auto")
     assert res.engine == "fast-lut"
     assert (res.votes == desc.votes(forward(desc, x.reshape(5, *desc.input_shape))[-1])).all()
+
+
+@needs_numba
+@pytest.mark.parametrize("kernel", ["_run_kernel", "_pack_kernel", "_count_kernel", "_transpose64"])
+def test_kernels_are_cached_on_disk(kernel):
+    """A new process loads the compiled kernels instead of compiling them again (measured:
+    28 s of compile in a fresh cache, 0.8 s to load; benchmarks/simulate.py prints it)."""
+    cache = getattr(popcount, kernel)._cache
+    assert type(cache).__name__ == "FunctionCache"          # numba's NullCache without cache=True
+    assert cache._cache_path                                # a folder on disk

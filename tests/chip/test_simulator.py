@@ -16,6 +16,8 @@ from tests.chip.netref import (
 from tnpipe.chip.compile import UnsupportedMap, compile_program
 from tnpipe.chip.fastpath import KERNELS, FastEngine
 from tnpipe.chip.mapper import map_network
+from tnpipe.chip.popcount import AVAILABLE as POPCOUNT_AVAILABLE
+from tnpipe.chip.popcount import PopcountEngine
 from tnpipe.chip.simulate import simulate
 from tnpipe.chip.simulator import ReferenceEngine
 from tnpipe.chip.spec import CoreSpec
@@ -42,25 +44,61 @@ def test_fast_path_spikes_equal_reference_engine(kernel, net):
     assert (fast.votes == desc.votes(forward(desc, x)[-1])).all()
 
 
-@pytest.mark.parametrize("kernel", KERNELS)
-def test_fast_path_counts_equal_reference_counts(kernel):
-    """With leaks <= 0 a silent chip stays silent, so one frame alone in the tick engine
-    is all the activity there is: totals over its ticks equal the fast path's per frame.
-    Small chips (4x4 cores) make the map span chips, so crossings are counted too."""
+COUNTERS = ("sops_per_frame", "spikes_per_frame", "hops_per_frame", "crossings_per_frame",
+            "input_packets_per_frame", "output_packets_per_frame", "busiest_core_sops")
+
+
+def engine_results(cm, x, device="cpu"):
+    """Every engine's SimResult on the same map and frames (popcount where numba is)."""
+    prog = compile_program(cm)
+    out = {"reference": ReferenceEngine(cm, device).run(x, streams=3)}
+    for kernel in KERNELS:
+        out[kernel] = FastEngine(prog, kernel, device).run(x, batch=16)
+    if device == "cpu" and POPCOUNT_AVAILABLE:
+        out["popcount"] = PopcountEngine(prog).run(x, batch=64)
+    return out
+
+
+def assert_same_counters(results):
+    ref = results["reference"]
+    for name, res in results.items():
+        assert (res.votes == ref.votes).all(), name
+        for c in COUNTERS:
+            assert getattr(res, c) == pytest.approx(getattr(ref, c), rel=1e-12, abs=1e-12), f"{name} {c}"
+        assert np.allclose(res.core_spikes_per_frame, ref.core_spikes_per_frame, rtol=1e-12), name
+
+
+@pytest.mark.parametrize("net", [NET, SPLIT])
+def test_every_engine_gives_the_same_counters_per_frame(net):
+    """Per-frame synaptic events, spikes, hops, crossings, I/O packets, per-core spikes and
+    the busiest core, equal in every engine. Leaks up to +4 make some neurons fire with no
+    input (in warm-up and drain ticks too, which the tick engine must not count); small
+    chips (4x4 cores) make the map span chips, so crossings are counted; 11 frames over 3
+    streams leave one padding frame."""
     spec = CoreSpec(chip_width=4, chip_height=4)
-    desc = random_description(*NET, seed=2, leak_range=(-4, 0))
+    desc = random_description(*net, seed=2)
     cm = map_network(desc, spec)
     validate_coremap(cm)
     assert cm.chips > 1
-    x = random_spikes(desc, 1, seed=9)
-    ref = ReferenceEngine(cm).run(x.reshape(1, -1), streams=1)
-    ticks = 1 + cm.latency_ticks + 1
-    fast = FastEngine(compile_program(cm), kernel).run(x.reshape(1, -1))
-    assert fast.spikes_per_frame > 0 and fast.crossings_per_frame > 0
-    for name in ("sops_per_frame", "spikes_per_frame", "hops_per_frame", "crossings_per_frame"):
-        assert getattr(fast, name) == pytest.approx(getattr(ref, name) * ticks), name
-    assert np.allclose(fast.core_spikes_per_frame, ref.core_spikes_per_frame * ticks)
-    assert (fast.votes == ref.votes).all()
+    x = random_spikes(desc, 11, seed=9).reshape(11, -1)
+    results = engine_results(cm, x)
+    ref = results["reference"]
+    assert ref.spikes_per_frame > 0 and ref.crossings_per_frame > 0 and ref.input_packets_per_frame > 0
+    assert_same_counters(results)
+    # the counts are exact integers per frame: totals over the 11 frames are whole numbers
+    assert ref.sops_per_frame * 11 == pytest.approx(round(ref.sops_per_frame * 11), abs=1e-9)
+
+
+def test_reference_counts_each_frame_alone():
+    """Each frame's own activity: the mean over frames run together equals the mean of the
+    counts of each frame run alone on a fresh chip."""
+    desc = random_description(*SPLIT, seed=6)
+    cm = map_network(desc)
+    x = random_spikes(desc, 4, seed=1).reshape(4, -1)
+    together = ReferenceEngine(cm).run(x, streams=1)
+    alone = [ReferenceEngine(cm).run(x[i:i + 1]) for i in range(4)]
+    for c in COUNTERS[:-1]:
+        assert getattr(together, c) == pytest.approx(np.mean([getattr(r, c) for r in alone]), rel=1e-12), c
 
 
 def _recurrent_map():
@@ -100,11 +138,10 @@ def test_folding_removes_pairs_and_copies():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_gpu_fast_path_equals_cpu():  # pragma: no cover - runs only where a GPU exists
     desc = random_description(*NET, seed=3)
-    cm = map_network(desc)
+    cm = map_network(desc, CoreSpec(chip_width=4, chip_height=4))
     x = random_spikes(desc, 16).reshape(16, -1)
-    prog = compile_program(cm)
-    for kernel in KERNELS:
-        assert (FastEngine(prog, kernel, "cuda").run(x).votes == FastEngine(prog, kernel).run(x).votes).all()
+    cpu, gpu = engine_results(cm, x), engine_results(cm, x, "cuda")
+    assert_same_counters({**cpu, **{f"cuda-{k}": v for k, v in gpu.items()}})
 
 
 def test_worker_threads_give_the_same_votes_and_counts():

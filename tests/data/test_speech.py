@@ -279,7 +279,7 @@ def test_vad_without_silence_is_refused(tmp_path):
 
 
 def test_vad_fsdd_stand_in_spans(tmp_path):
-    from tnpipe.data.vad import fsdd_utterances, join_with_gaps
+    from tnpipe.data.vad_fsdd import fsdd_utterances, join_with_gaps
 
     rec = tmp_path / "fsdd" / "recordings"
     rec.mkdir(parents=True)

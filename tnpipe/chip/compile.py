@@ -101,17 +101,25 @@ def _topo_order(cm: CoreMap) -> np.ndarray:
     return np.array(order, dtype=np.int64)
 
 
-def compile_program(cm: CoreMap) -> Program:
-    a = cm.arrays
-    na, nn = cm.spec.axons, cm.spec.neurons
-    used = cm.used()
-    _check_memoryless(cm, used)
-    order = _topo_order(cm)
-    bits_all = cm.arrays["crossbar"]
+@dataclass
+class _Build:
+    """State of one compilation, filled core by core in topological order."""
 
-    # axon sources: ("input", signal) from the input wiring; neurons fill in as cores compile
-    axon_sig = np.full((cm.n_cores, na), -1, dtype=np.int64)     # -1: nothing drives it
-    axon_time = np.full((cm.n_cores, na), -1, dtype=np.int64)    # tick the spike arrives (frame at 0)
+    axon_sig: np.ndarray          # int64 (n_cores, axons): signal on each axon, -1: nothing drives it
+    axon_time: np.ndarray         # int64 (n_cores, axons): tick a frame's spike arrives (frame at 0)
+    neuron_sig: np.ndarray        # int64 (n_cores, neurons): each neuron's signal
+    core_tick: np.ndarray         # int64 (n_cores,)
+    next_sig: int
+    groups: dict = field(default_factory=dict)      # class key -> [(in signals, out signals)] per core
+    sop: list = field(default_factory=list)         # (core, signal, crossbar bits) per live axon
+
+
+def _wire_inputs(cm: CoreMap) -> _Build:
+    """Axon sources from the input wiring (neurons fill in as their cores compile); refuses
+    an axon driven twice (its spikes would be OR-ed, which the folded sums cannot express)."""
+    a, na = cm.arrays, cm.spec.axons
+    axon_sig = np.full((cm.n_cores, na), -1, dtype=np.int64)
+    axon_time = np.full((cm.n_cores, na), -1, dtype=np.int64)
     key = a["in_core"].astype(np.int64) * na + a["in_axon"].astype(np.int64)
     if len(np.unique(key)) != len(key):
         raise UnsupportedMap("two input wires drive one axon (their spikes would be OR-ed)")
@@ -119,122 +127,143 @@ def compile_program(cm: CoreMap) -> Program:
     axon_time.reshape(-1)[key] = a["in_delay"].astype(np.int64)
     driven = np.zeros(cm.n_cores * na, dtype=np.int64)
     np.add.at(driven, key, 1)
-    tc, ta, td = a["target_core"].astype(np.int64), a["target_axon"].astype(np.int64), a["target_delay"].astype(np.int64)
+    tc, ta = a["target_core"].astype(np.int64), a["target_axon"].astype(np.int64)
     on = tc >= 0
     np.add.at(driven, (tc * na + ta)[on], 1)
     if driven.max(initial=0) > 1:
         c, i = divmod(int(np.argmax(driven)), na)
         raise UnsupportedMap(f"core {c} axon {i} is driven by {int(driven.max())} sources (OR of spikes)")
+    return _Build(axon_sig, axon_time, np.full((cm.n_cores, cm.spec.neurons), ZERO, dtype=np.int64),
+                  np.full(cm.n_cores, -1, dtype=np.int64), 2 + cm.n_inputs)
 
-    next_sig = 2 + cm.n_inputs
-    neuron_sig = np.full((cm.n_cores, nn), ZERO, dtype=np.int64)
-    groups: dict[tuple, list] = {}
-    core_tick = np.full(cm.n_cores, -1, dtype=np.int64)
-    sop_core, sop_sig, sop_cnt = [], [], []
-    for c in order:
-        c = int(c)
-        sig = axon_sig[c]
-        times = axon_time[c][(sig > ONE)]
-        if len(times) and (times != times[0]).any():
-            raise UnsupportedMap(f"core {c}: its axons receive one frame at different ticks {sorted(set(times.tolist()))}")
-        tick = int(times[0]) if len(times) else -1
-        core_tick[c] = tick
-        uj = np.flatnonzero(used[c])
-        bits = np.unpackbits(bits_all[c], axis=-1, count=nn)[:, uj].astype(np.int64)      # (axons, used)
-        rows = bits.sum(1)
-        live = np.flatnonzero((sig >= 0) & (rows > 0))
-        # synaptic events: an axon that fires counts its crossbar bits (used neurons)
-        if len(live):
-            sop_core.append(np.full(len(live), c))
-            sop_sig.append(np.where(sig[live] < 0, ZERO, sig[live]))
-            sop_cnt.append(rows[live])
-        sw = a["type_weight"][c][uj].astype(np.int64)                                     # (used, 4)
-        eff = bits * sw[:, a["axon_type"][c].astype(np.int64)].T                          # (axons, used)
-        s_ax = np.where(sig < 0, ZERO, sig)
-        bias = eff[s_ax == ONE].sum(0)
-        keep = live[s_ax[live] > ONE]
-        usig, first, inv_ax = np.unique(s_ax[keep], return_index=True, return_inverse=True)
-        by_first = np.argsort(first, kind="stable")                                      # order of first axon
-        rank = np.empty(len(usig), dtype=np.int64)
-        rank[by_first] = np.arange(len(usig))
-        usig = usig[by_first]
-        # fold: W[u, j] = sum of eff over the axons carrying u (rows sorted by u, then summed)
-        r = rank[inv_ax.ravel()]
-        order = np.argsort(r, kind="stable")
-        if len(order):
-            starts = np.flatnonzero(np.r_[True, np.diff(r[order]) != 0])
-            w = np.add.reduceat(eff[keep][order], starts, axis=0)                         # (U, used)
-        else:
-            w = np.zeros((0, len(uj)), dtype=np.int64)
-        thr = 1 - a["leak"][c][uj].astype(np.int64) - bias
-        # unique neurons (copies share column and threshold), in order of first neuron
-        col = np.ascontiguousarray(np.concatenate([w, thr[None]], 0).T)                   # (used, U+1)
-        seen: dict[bytes, int] = {}
-        inv = np.empty(len(uj), dtype=np.int64)
-        first_j = []
-        for j in range(len(uj)):
-            q = seen.setdefault(col[j].tobytes(), len(seen))
-            if q == len(first_j):
-                first_j.append(j)
-            inv[j] = q
-        ucol = col[first_j]
-        wq, tq = ucol[:, :-1], ucol[:, -1]
-        nnz = (wq != 0).sum(1)
-        # the single weight of one-input columns (a core whose inputs are all constant
-        # signals has U = 0 columns: nothing to pick, and argmax of an empty row would fail)
-        one = (np.where(nnz == 1, wq[np.arange(len(ucol)), np.argmax(wq != 0, 1)], 0)
-               if wq.shape[1] else np.zeros(len(ucol), dtype=np.int64))
-        fire0 = 0 >= tq                                                                 # output with silent inputs
-        fire1 = one >= tq                                                               # ... with its one input on
-        out_of_unique = np.where(fire0, ONE, ZERO).astype(np.int64)                      # constants
-        relay = (nnz == 1) & ~fire0 & fire1                                             # fires exactly with its input
-        if relay.any():
-            out_of_unique[relay] = usig[np.argmax(wq[relay] != 0, 1)]
-        compute = np.flatnonzero((nnz > 1) | ((nnz == 1) & fire0 & ~fire1))
-        out_of_unique[compute] = np.arange(next_sig, next_sig + len(compute))
-        next_sig += len(compute)
-        neuron_sig[c, uj] = out_of_unique[inv.ravel()]
-        if len(compute):
-            if tick < 0:
-                raise UnsupportedMap(f"core {c} computes from no input (a free-running core)")
-            wk = ucol[compute, :-1].T.astype(np.float32)                                  # (U, K)
-            tk = ucol[compute, -1].astype(np.float32)
-            gkey = (tick, wk.shape, wk.tobytes(), tk.tobytes())
-            groups.setdefault(gkey, []).append((usig, out_of_unique[compute]))
-        # route this core's neuron signals to their target axons
-        js = uj[on[c, uj]]
-        s_out = neuron_sig[c, js]
-        axon_sig[tc[c, js], ta[c, js]] = s_out
-        axon_time[tc[c, js], ta[c, js]] = np.where(s_out > ONE, tick + td[c, js], -1)
-    n_sig = next_sig
 
+def _fold(eff: np.ndarray, s_ax: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """W[u, j] = sum of eff over the axons `keep` carrying signal u; signals in order of
+    their first axon. Returns (signals (U,), W (U, used))."""
+    usig, first, inv_ax = np.unique(s_ax[keep], return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(len(usig), dtype=np.int64)
+    rank[by_first] = np.arange(len(usig))
+    usig = usig[by_first]
+    r = rank[inv_ax.ravel()]
+    order = np.argsort(r, kind="stable")          # rows sorted by signal, then summed
+    if not len(order):
+        return usig, np.zeros((0, eff.shape[1]), dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, np.diff(r[order]) != 0])
+    return usig, np.add.reduceat(eff[keep][order], starts, axis=0)
+
+
+def _unique_columns(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies share column and threshold: (index of each distinct column's first neuron,
+    distinct column of every neuron), distinct columns in order of first neuron."""
+    seen: dict[bytes, int] = {}
+    inv = np.empty(len(col), dtype=np.int64)
+    first_j = []
+    for j in range(len(col)):
+        q = seen.setdefault(col[j].tobytes(), len(seen))
+        if q == len(first_j):
+            first_j.append(j)
+        inv[j] = q
+    return np.array(first_j, dtype=np.int64), inv
+
+
+def _column_signals(ucol: np.ndarray, usig: np.ndarray, next_sig: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct column's output signal: a constant (0 or 1), the input it relays, or a
+    new computed signal numbered from next_sig. Returns (signal per column, computed columns)."""
+    wq, tq = ucol[:, :-1], ucol[:, -1]
+    nnz = (wq != 0).sum(1)
+    # the single weight of one-input columns (a core whose inputs are all constant
+    # signals has U = 0 columns: nothing to pick, and argmax of an empty row would fail)
+    one = (np.where(nnz == 1, wq[np.arange(len(ucol)), np.argmax(wq != 0, 1)], 0)
+           if wq.shape[1] else np.zeros(len(ucol), dtype=np.int64))
+    fire0 = 0 >= tq                                                   # output with silent inputs
+    fire1 = one >= tq                                                 # ... with its one input on
+    out = np.where(fire0, ONE, ZERO).astype(np.int64)                 # constants
+    relay = (nnz == 1) & ~fire0 & fire1                               # fires exactly with its input
+    if relay.any():
+        out[relay] = usig[np.argmax(wq[relay] != 0, 1)]
+    compute = np.flatnonzero((nnz > 1) | ((nnz == 1) & fire0 & ~fire1))
+    out[compute] = np.arange(next_sig, next_sig + len(compute))
+    return out, compute
+
+
+def _compile_core(cm: CoreMap, c: int, used: np.ndarray, st: _Build) -> None:
+    """Fold one core (its axons' signals are known: its sources compiled before it), give
+    its neurons their signals, and route those to the target axons."""
+    a, nn = cm.arrays, cm.spec.neurons
+    sig = st.axon_sig[c]
+    times = st.axon_time[c][(sig > ONE)]
+    if len(times) and (times != times[0]).any():
+        raise UnsupportedMap(f"core {c}: its axons receive one frame at different ticks {sorted(set(times.tolist()))}")
+    tick = int(times[0]) if len(times) else -1
+    st.core_tick[c] = tick
+    uj = np.flatnonzero(used[c])
+    bits = np.unpackbits(a["crossbar"][c], axis=-1, count=nn)[:, uj].astype(np.int64)    # (axons, used)
+    rows = bits.sum(1)
+    live = np.flatnonzero((sig >= 0) & (rows > 0))
+    if len(live):   # synaptic events: an axon that fires counts its crossbar bits (used neurons)
+        st.sop.append((np.full(len(live), c), np.where(sig[live] < 0, ZERO, sig[live]), rows[live]))
+    sw = a["type_weight"][c][uj].astype(np.int64)                                     # (used, 4)
+    eff = bits * sw[:, a["axon_type"][c].astype(np.int64)].T                          # (axons, used)
+    s_ax = np.where(sig < 0, ZERO, sig)
+    bias = eff[s_ax == ONE].sum(0)
+    usig, w = _fold(eff, s_ax, live[s_ax[live] > ONE])
+    thr = 1 - a["leak"][c][uj].astype(np.int64) - bias
+    col = np.ascontiguousarray(np.concatenate([w, thr[None]], 0).T)                   # (used, U+1)
+    first_j, inv = _unique_columns(col)
+    ucol = col[first_j]
+    out_of_unique, compute = _column_signals(ucol, usig, st.next_sig)
+    st.next_sig += len(compute)
+    st.neuron_sig[c, uj] = out_of_unique[inv]
+    if len(compute):
+        if tick < 0:
+            raise UnsupportedMap(f"core {c} computes from no input (a free-running core)")
+        wk = ucol[compute, :-1].T.astype(np.float32)                                  # (U, K)
+        tk = ucol[compute, -1].astype(np.float32)
+        st.groups.setdefault((tick, wk.shape, wk.tobytes(), tk.tobytes()), []).append((usig, out_of_unique[compute]))
+    tc = a["target_core"].astype(np.int64)
+    js = uj[tc[c, uj] >= 0]
+    s_out = st.neuron_sig[c, js]
+    dst_c, dst_a = tc[c, js], a["target_axon"][c, js].astype(np.int64)
+    st.axon_sig[dst_c, dst_a] = s_out
+    st.axon_time[dst_c, dst_a] = np.where(s_out > ONE, tick + a["target_delay"][c, js].astype(np.int64), -1)
+
+
+def _classes(groups: dict) -> list[CoreClass]:
+    """One CoreClass per distinct (tick, folded matrix, thresholds), in tick order."""
     classes = []
-    for (tick, _shape, _wb, _tb), members in sorted(groups.items(), key=lambda kv: kv[0][0]):
-        first = members[0]
-        u, k = len(first[0]), len(first[1])
-        # rebuild W from the key bytes
-        w = np.frombuffer(_wb, dtype=np.float32).reshape(u, k).copy()
-        t = np.frombuffer(_tb, dtype=np.float32).copy()
+    for (tick, (u, k), wb, tb), members in sorted(groups.items(), key=lambda kv: kv[0][0]):
+        w = np.frombuffer(wb, dtype=np.float32).reshape(u, k).copy()     # W rebuilt from the key bytes
+        t = np.frombuffer(tb, dtype=np.float32).copy()
         classes.append(CoreClass(tick, w, t, np.stack([m[0] for m in members]).astype(np.int64),
                                  np.stack([m[1] for m in members]).astype(np.int64)))
+    return classes
 
+
+def compile_program(cm: CoreMap) -> Program:
+    """The Program of a feed-forward, synchronous, memoryless CoreMap (module docstring);
+    raises UnsupportedMap for any other."""
+    a, nn = cm.arrays, cm.spec.neurons
+    used = cm.used()
+    _check_memoryless(cm, used)
+    st = _wire_inputs(cm)
+    for c in _topo_order(cm):
+        _compile_core(cm, int(c), used, st)
+    n_sig, neuron_sig = st.next_sig, st.neuron_sig
+    classes = _classes(st.groups)
+    # per-signal counter weights: what one firing of the signal costs, copies included
     hops, cross = cm.route_cost()
-    spike_w = np.zeros(n_sig)
-    hop_w = np.zeros(n_sig)
-    cross_w = np.zeros(n_sig)
     s_used = neuron_sig[used]
-    np.add.at(spike_w, s_used, 1)
-    np.add.at(hop_w, s_used, hops[used])
-    np.add.at(cross_w, s_used, cross[used])
+    spike_w = np.bincount(s_used, minlength=n_sig).astype(np.float64)
+    hop_w = np.bincount(s_used, weights=hops[used].astype(np.float64), minlength=n_sig)
+    cross_w = np.bincount(s_used, weights=cross[used].astype(np.float64), minlength=n_sig)
     cores_of = np.repeat(np.arange(cm.n_cores), nn).reshape(used.shape)[used]
-    sop_w = np.zeros(n_sig)
-    if sop_core:
-        sc, ss, sn = np.concatenate(sop_core), np.concatenate(sop_sig), np.concatenate(sop_cnt)
+    if st.sop:
+        sc, ss, sn = (np.concatenate(p) for p in zip(*st.sop, strict=True))
     else:
         sc = ss = sn = np.zeros(0, dtype=np.int64)
-    np.add.at(sop_w, ss, sn)
-    input_w = np.zeros(n_sig)
-    np.add.at(input_w, 2 + a["in_index"].astype(np.int64), 1)
+    sop_w = np.bincount(ss, weights=sn.astype(np.float64), minlength=n_sig)
+    input_w = np.bincount(2 + a["in_index"].astype(np.int64), minlength=n_sig).astype(np.float64)
     out_sig = neuron_sig[a["out_core"].astype(np.int64), a["out_neuron"].astype(np.int64)]
     stats = {
         "cores": cm.n_cores,
@@ -244,5 +273,5 @@ def compile_program(cm: CoreMap) -> Program:
         "macs_per_frame": int(sum(cl.in_ids.shape[0] * cl.weight.size for cl in classes)),
     }
     return Program(n_sig, cm.n_inputs, cm.n_outputs, classes, out_sig, a["out_index"].astype(np.int64),
-                   sop_w, spike_w, hop_w, cross_w, input_w, core_tick=core_tick, neuron_sig=neuron_sig,
+                   sop_w, spike_w, hop_w, cross_w, input_w, core_tick=st.core_tick, neuron_sig=neuron_sig,
                    core_spike=(cores_of, s_used, np.ones(len(s_used))), core_sop=(sc, ss, sn), stats=stats)

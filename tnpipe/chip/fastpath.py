@@ -47,11 +47,6 @@ class FastEngine:
         if kernel not in KERNELS:
             raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
         self.prog, self.kernel, self.device = prog, kernel, torch.device(device)
-        dev = self.device
-        # renumber: constants and inputs keep their ids; each class's outputs become one block
-        new = np.arange(prog.n_signals, dtype=np.int64)
-        nxt = 2 + prog.n_inputs
-        blocks = []
         # lut: a big class runs in pieces of at most `piece_cores` cores that share its table:
         # each piece's working set stays in cache (measured faster than one large operation)
         pieces = []
@@ -59,46 +54,56 @@ class FastEngine:
             step = piece_cores if kernel == "lut" else len(cl.in_ids)
             for r in range(0, len(cl.in_ids), step):
                 pieces.append((cl, slice(r, r + step)))
+        new, blocks = self._renumber(pieces)
+        tables: dict[int, tuple] = {}
+        self.steps = [self._step(cl, rows, lo, hi, new, tables) for (cl, rows), (lo, hi) in zip(pieces, blocks, strict=True)]
+        self.new = new
+        dev = self.device
+        self.out_sig = torch.from_numpy(new[prog.out_sig]).to(dev)
+        self.out_idx = torch.from_numpy(prog.out_idx).to(dev)
+        self.shifts = torch.arange(8, device=dev, dtype=torch.int64).view(1, 1, 8, 1)
+        self.last_seconds = 0.0
+
+    def _renumber(self, pieces: list) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """Constants and inputs keep their ids; each piece's outputs become one block, in
+        the order its kernel writes them (gemm (K, core), lut (core, K)): no scatter."""
+        prog = self.prog
+        new = np.arange(prog.n_signals, dtype=np.int64)
+        nxt = 2 + prog.n_inputs
+        blocks = []
         for cl, rows in pieces:
-            ids = cl.out_ids[rows].T if kernel == "gemm" else cl.out_ids[rows]   # (K, n) or (n, K) order
+            ids = cl.out_ids[rows].T if self.kernel == "gemm" else cl.out_ids[rows]
             flat = ids.reshape(-1)
             new[flat] = np.arange(nxt, nxt + len(flat))
             blocks.append((nxt, nxt + len(flat)))
             nxt += len(flat)
         self.n_signals = nxt
-        self.steps = []
-        tables: dict[int, dict] = {}
-        for (cl, rows), (lo, hi) in zip(pieces, blocks, strict=True):
-            n, u = cl.in_ids[rows].shape
-            k = cl.out_ids.shape[1]
-            ins = new[cl.in_ids[rows]]
-            step = {"n": n, "u": u, "k": k, "lo": lo, "hi": hi, "thr": torch.from_numpy(cl.thr).to(dev)}
-            # gemm writes rows (k, core), lut rows (core, k): each the order its result comes in
-            if kernel == "gemm":
-                step["in_flat"] = torch.from_numpy(ins.T.reshape(-1).copy()).to(dev)      # u-major, then core
-                step["wt"] = torch.from_numpy(cl.weight.T.copy()).to(dev)                  # (K, U)
-                step["bias"] = torch.from_numpy(1 - cl.thr[:, None]).to(dev)
-            else:
-                chunks = -(-u // 8)
-                if id(cl) not in tables:
-                    tables[id(cl)] = self._lut_table(cl, chunks, k)
-                pad_ids = np.zeros((n, chunks * 8), dtype=np.int64)                        # pad with signal 0
-                pad_ids[:, :u] = ins
-                step["chunks"] = chunks
-                step["table"], thr = tables[id(cl)]
-                step["thr"] = thr if thr is not None else step["thr"]
-                step["in_core_major"] = torch.from_numpy(pad_ids.reshape(-1)).to(dev)      # core, then input
-                step["offsets"] = (torch.arange(chunks, device=dev, dtype=torch.int32) * 256).view(1, 1, chunks)
-            self.steps.append(step)
-        self.new = new
-        self.out_sig = torch.from_numpy(new[prog.out_sig]).to(dev)
-        self.out_idx = torch.from_numpy(prog.out_idx).to(dev)
-        w = np.zeros((self.n_signals, 5))
-        for col, vec in enumerate((prog.sop_w, prog.spike_w, prog.hop_w, prog.cross_w, prog.input_w)):
-            np.add.at(w[:, col], new, vec)
-        self.count_w = torch.from_numpy(w).to(dev)
-        self.shifts = torch.arange(8, device=dev, dtype=torch.int64).view(1, 1, 8, 1)
-        self.last_seconds = 0.0
+        return new, blocks
+
+    def _step(self, cl, rows: slice, lo: int, hi: int, new: np.ndarray, tables: dict) -> dict:
+        """One piece's tensors: its input ids in the kernel's order, and its weights (gemm)
+        or its class's shared table (lut)."""
+        dev = self.device
+        n, u = cl.in_ids[rows].shape
+        k = cl.out_ids.shape[1]
+        ins = new[cl.in_ids[rows]]
+        step = {"n": n, "u": u, "k": k, "lo": lo, "hi": hi, "thr": torch.from_numpy(cl.thr).to(dev)}
+        if self.kernel == "gemm":
+            step["in_flat"] = torch.from_numpy(ins.T.reshape(-1).copy()).to(dev)      # u-major, then core
+            step["wt"] = torch.from_numpy(cl.weight.T.copy()).to(dev)                  # (K, U)
+            step["bias"] = torch.from_numpy(1 - cl.thr[:, None]).to(dev)
+            return step
+        chunks = -(-u // 8)
+        if id(cl) not in tables:
+            tables[id(cl)] = self._lut_table(cl, chunks, k)
+        pad_ids = np.zeros((n, chunks * 8), dtype=np.int64)                            # pad with signal 0
+        pad_ids[:, :u] = ins
+        step["chunks"] = chunks
+        step["table"], thr = tables[id(cl)]
+        step["thr"] = thr if thr is not None else step["thr"]
+        step["in_core_major"] = torch.from_numpy(pad_ids.reshape(-1)).to(dev)          # core, then input
+        step["offsets"] = (torch.arange(chunks, device=dev, dtype=torch.int32) * 256).view(1, 1, chunks)
+        return step
 
     def _lut_table(self, cl, chunks: int, k: int):
         """T[256c + v, k] = sum over set bits b of v of W[8c + b, k], and the thresholds in
@@ -186,47 +191,55 @@ class FastEngine:
         """Simulate every frame. workers > 1 splits the frames over that many Python threads,
         each running single-threaded torch ops (the ops release the GIL): on small operations
         this scales across cores better than torch's own intra-op threads."""
-        prog = self.prog
         x_all = np.ascontiguousarray(inputs, dtype=np.uint8).reshape(len(inputs), -1)
         if self.kernel == "lut":   # 8 frames per packed word; byte-lane counts stay below 256
             batch = max(8, min(2040, batch) // 8 * 8)
         nf = len(x_all)
-        votes = np.zeros((nf, prog.n_outputs), dtype=np.int64)
+        votes = np.zeros((nf, self.prog.n_outputs), dtype=np.int64)
         t0 = time.perf_counter()
         workers = max(1, min(int(workers), -(-nf // batch) if nf else 1))
         if workers == 1:
             sig_sum, kept = self._run_range(x_all, 0, nf, batch, votes, keep_signals)
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            per = -(-nf // workers)
-            ranges = [(lo, min(nf, lo + per)) for lo in range(0, nf, per)]
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                with ThreadPoolExecutor(len(ranges)) as pool:
-                    parts = list(pool.map(lambda r: self._run_range(x_all, r[0], r[1], batch, votes, keep_signals),
-                                          ranges))
-            finally:
-                torch.set_num_threads(threads)
-            sig_sum = sum(p[0] for p in parts)
-            kept = [k for p in parts for k in p[1]]
+            sig_sum, kept = self._run_threads(x_all, batch, votes, keep_signals, workers)
         self.last_seconds = time.perf_counter() - t0
-        nf_ = max(nf, 1)
-        mean_new = (sig_sum / nf_).cpu().numpy()
-        t = mean_new @ self.count_w.cpu().numpy()
-        mean = mean_new[self.new]                                                         # back to program ids
-        core_spikes = np.zeros(prog.stats["cores"])
-        cores, sigs, cnt = prog.core_spike
-        np.add.at(core_spikes, cores, cnt * mean[sigs])
-        sc, ss, sn = prog.core_sop
-        core_sops = np.zeros(prog.stats["cores"])
-        np.add.at(core_sops, sc, sn * mean[ss])
-        res = SimResult(votes=votes, sops_per_frame=float(t[0]), spikes_per_frame=float(t[1]),
-                        hops_per_frame=float(t[2]), crossings_per_frame=float(t[3]),
-                        core_spikes_per_frame=core_spikes, busiest_core_sops=float(core_sops.max(initial=0.0)),
-                        engine=f"fast-{self.kernel}")
-        res.recorded = {"input_packets_per_frame": float(t[4])}
+        res = counters(self.prog, (sig_sum / max(nf, 1)).cpu().numpy()[self.new], votes, f"fast-{self.kernel}")
         if keep_signals:
             res.recorded["signals"] = np.concatenate(kept, axis=0)                         # (N, program signals)
         return res
+
+    def _run_threads(self, x_all: np.ndarray, batch: int, votes: np.ndarray, keep_signals: bool,
+                     workers: int) -> tuple[torch.Tensor, list]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        nf = len(x_all)
+        per = -(-nf // workers)
+        ranges = [(lo, min(nf, lo + per)) for lo in range(0, nf, per)]
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(len(ranges)) as pool:
+                parts = list(pool.map(lambda r: self._run_range(x_all, r[0], r[1], batch, votes, keep_signals),
+                                      ranges))
+        finally:
+            torch.set_num_threads(threads)
+        return sum(p[0] for p in parts), [k for p in parts for k in p[1]]
+
+
+def counters(prog: Program, mean: np.ndarray, votes: np.ndarray, engine: str) -> SimResult:
+    """SimResult from the mean firing of every program signal per frame (program ids):
+    each counter is a sum of per-signal weights (compile.py), so every engine that gives
+    the same spikes gives the same counters."""
+    t = mean @ np.stack([prog.sop_w, prog.spike_w, prog.hop_w, prog.cross_w, prog.input_w], 1)
+    n_cores = prog.stats["cores"]
+    cores, sigs, cnt = prog.core_spike
+    core_spikes = np.bincount(cores, weights=cnt * mean[sigs], minlength=n_cores)
+    sc, ss, sn = prog.core_sop
+    core_sops = np.bincount(sc, weights=sn * mean[ss], minlength=n_cores)
+    res = SimResult(votes=votes, sops_per_frame=float(t[0]), spikes_per_frame=float(t[1]),
+                    hops_per_frame=float(t[2]), crossings_per_frame=float(t[3]),
+                    core_spikes_per_frame=core_spikes, busiest_core_sops=float(core_sops.max(initial=0.0)),
+                    engine=engine, input_packets_per_frame=float(t[4]),
+                    output_packets_per_frame=float(votes.sum()) / max(len(votes), 1))
+    res.recorded = {"input_packets_per_frame": float(t[4])}
+    return res

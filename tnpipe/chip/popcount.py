@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from tnpipe.chip.compile import ONE, Program, UnsupportedMap
+from tnpipe.chip.fastpath import counters
 from tnpipe.chip.simulator import SimResult
 
 try:
@@ -74,7 +75,11 @@ if AVAILABLE:
 
     @njit(cache=True, parallel=True)
     def _run_kernel(s, cls, in_ids, out_ids, masks, coef, thr):
-        """s (rows, n_signals) uint64, inputs and constants filled; computes every class."""
+        """s (rows, n_signals) uint64, inputs and constants filled; computes every class.
+
+        Longer than 60 lines on purpose: it is one numba kernel whose loops must stay in one
+        function for the compiler to keep the transposed words and masks in registers and
+        L1 (a helper call per neuron and frame would not be inlined across prange)."""
         one = np.uint64(1)
         for w in prange(s.shape[0]):
             row = s[w]
@@ -233,14 +238,18 @@ class PopcountEngine:
 
         def cat(parts, dt):
             return np.ascontiguousarray(np.concatenate(parts), dtype=dt) if parts else np.zeros(0, dtype=dt)
-
         self.cls = np.array(rows, dtype=np.int64).reshape(-1, 9)
         self.in_ids, self.out_ids = cat(ins, np.int64), cat(outs, np.int64)
         self.masks, self.thr = cat(masks, np.uint64), cat(thrs, np.int64)
         self.coef = coef_all if coef_all is not None else np.zeros(2, dtype=np.int64)
-        w = np.stack([prog.sop_w, prog.spike_w, prog.hop_w, prog.cross_w, prog.input_w], 1)
-        self.count_w = w
         self.last_seconds = 0.0
+
+    def warm_up(self) -> float:
+        """Seconds to run the kernels once on one silent frame: numba's compile, or its load
+        from the on-disk cache (`cache=True`: __pycache__, else the user's cache folder)."""
+        t0 = time.perf_counter()
+        self.run(np.zeros((1, self.prog.n_inputs), dtype=np.uint8), batch=64)
+        return time.perf_counter() - t0
 
     def _pack(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         """x (B, n_inputs) {0,1} -> S (ceil(B/64), n_signals) uint64 with inputs and constants."""
@@ -279,18 +288,7 @@ class PopcountEngine:
         finally:
             numba.set_num_threads(before)
         self.last_seconds = time.perf_counter() - t0
-        mean = sig_sum / max(nf, 1)
-        t = mean @ self.count_w
-        n_cores = prog.stats["cores"]
-        cores, sigs, cnt = prog.core_spike
-        core_spikes = np.bincount(cores, weights=cnt * mean[sigs], minlength=n_cores)
-        sc, ss, sn = prog.core_sop
-        core_sops = np.bincount(sc, weights=sn * mean[ss], minlength=n_cores)
-        res = SimResult(votes=votes, sops_per_frame=float(t[0]), spikes_per_frame=float(t[1]),
-                        hops_per_frame=float(t[2]), crossings_per_frame=float(t[3]),
-                        core_spikes_per_frame=core_spikes, busiest_core_sops=float(core_sops.max(initial=0.0)),
-                        engine="fast-popcount")
-        res.recorded = {"input_packets_per_frame": float(t[4])}
+        res = counters(prog, sig_sum / max(nf, 1), votes, "fast-popcount")
         if keep_signals:
             res.recorded["signals"] = np.concatenate(kept, axis=0)                     # (N, program signals)
         return res

@@ -42,7 +42,7 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
 def _print_result(res: dict) -> None:
     from rich.table import Table
 
-    from tnpipe.log import console, err
+    from tnpipe.log import console
 
     layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
     layers.add_column("layer")
@@ -61,9 +61,21 @@ def _print_result(res: dict) -> None:
     agree = round(res["agreement"] * res["frames"])
     console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
                   f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
-    if res["agreement"] < 1.0:
-        err.print(f"[bold red]warning:[/] the chip disagrees with the training graph on "
-                  f"{100 * (1 - res['agreement']):.2f}% of frames")
+    _equivalence(res["equivalence"])
+
+
+def _equivalence(eq: dict) -> None:
+    """The three levels in one line; not exact: the first mismatch, and exit status 3."""
+    from rich.markup import escape
+
+    from tnpipe.deploy_chip import equivalence_summary
+    from tnpipe.log import console, err
+
+    console.print(equivalence_summary(eq), highlight=False, soft_wrap=True)
+    if not eq["exact"]:
+        err.print(f"[bold red]error:[/] the chip is not the trained network; first mismatch: "
+                  f"{escape(eq['first_mismatch'] or '')}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -76,8 +88,15 @@ def deploy(
     force: Annotated[bool, typer.Option(help="Redo even when result.json was made from the same network, run and chip settings.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,
     network: Annotated[str | None, typer.Option(help="With --plan-only: the recipe network to map, e.g. 1chip.")] = None,
+    coremap: Annotated[Path | None, typer.Option(help="Simulate this core map (a folder with coremap.npz + coremap.json) "
+                                                      "against the run's trained network instead of mapping afresh.")] = None,
+    spike_frames: Annotated[str, typer.Option(help="Frames whose every spike of every core at every tick is compared "
+                                                   "with the trained network: a number or 'all'.")] = "32",
 ) -> None:
-    """Map a trained network onto cores, simulate the chip on the test set, and write result.json."""
+    """Map a trained network onto cores, simulate the chip on the test set, and write result.json.
+
+    Exits with status 3 (after writing result.json) when the chip is not exactly the trained
+    network: the votes of a frame, or a spike of a sampled frame, differ."""
     from tnpipe.log import err
 
     with user_errors():
@@ -87,7 +106,8 @@ def deploy(
             return
         from tnpipe.deploy import deploy as deploy_stage
 
-        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force, overrides=overrides)
+        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force, overrides=overrides,
+                           coremap=coremap, spike_frames=spike_frames)
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")

@@ -116,10 +116,10 @@ def show_run_report(files: Sequence[Path], plot: bool = False) -> None:
 def _check_options(names, all_: bool, out: Path | None, plot: bool, curves: bool) -> None:
     from tnpipe.errors import DataError
 
-    if not all_ and not names:
-        from tnpipe.data import DATASET_NAMES
+    if not all_:
+        from tnpipe.data import check_names
 
-        raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
+        check_names(names)   # "name at least one dataset or pass --all" / unknown names
     if not all_ and out is None and (plot or curves):
         what = " and ".join(o for o, on in (("--plot", plot), ("--curves", curves)) if on)
         raise DataError(f"{what} writes pictures: pass --out DIR for these datasets, or use --all for the full "

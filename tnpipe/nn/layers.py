@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tnpipe.nn import fused_cpu
+from tnpipe.nn import fused_cpu, precision
 
 BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
 HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
@@ -109,6 +109,7 @@ class TrinaryConv(nn.Module):
         # third-party reimplementation's choice); a smaller a starts sparser.
         self.hidden = nn.Parameter(torch.empty(shape).uniform_(-init_scale, init_scale))
         self.register_buffer("trinary", torch.zeros(shape))
+        self.compute_dtype: torch.dtype | None = None   # training forward's operand dtype; None = fp32
         self.update_trinary()
 
     @torch.no_grad()
@@ -125,6 +126,13 @@ class TrinaryConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = TrinaryWeight.apply(self.hidden, self.trinary)
+        if self.compute_dtype is not None and self.training:
+            # exact: 0/1 spikes x -1/0/+1 weights sum to integers |s| <= 128, held exactly in
+            # bf16 and summed in fp32 (tnpipe.nn.precision); gradients pass through bf16
+            dt = self.compute_dtype
+            return F.conv2d(x.to(dt), w.to(dt), None, self.stride, self.padding, 1, self.groups).float()
+        if precision.matmul_applies(x, w.shape[-1], self.stride, self.padding):
+            return precision.matmul_conv(x, w, self.groups)   # N and P layers on CPU: same sums, faster
         return F.conv2d(x, w, None, self.stride, self.padding, 1, self.groups)
 
 

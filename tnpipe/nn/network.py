@@ -15,6 +15,7 @@ from torch import nn
 
 from tnpipe.artifacts import default_class_of_feature
 from tnpipe.netspec import NetworkSpec, parse_network
+from tnpipe.nn import precision as precision_
 from tnpipe.nn.layers import HYSTERESIS, RealConv, SpikingBatchNorm, TrinaryConv, VoteReadout
 
 
@@ -96,6 +97,15 @@ class EednNet(nn.Module):
         """After every optimiser step: clip hidden weights and re-round with hysteresis."""
         for layer in self.chip:
             layer.conv.update_trinary()
+
+    def set_precision(self, precision: str, device: str | torch.device = "cpu") -> str:
+        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'auto',
+        see tnpipe.nn.precision); -> the setting resolved for `device`. The transduction layer,
+        hidden weights and batch norm stay fp32; inference is unaffected."""
+        dtype = precision_.compute_dtype(precision, device)
+        for layer in self.chip:
+            layer.conv.compute_dtype = dtype
+        return precision_.resolve(precision, device)
 
     def spiking_layers(self) -> list[EednLayer]:
         return [self.transduction, *self.chip]

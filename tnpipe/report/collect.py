@@ -18,7 +18,7 @@ import pandas as pd
 
 from tnpipe import paths
 from tnpipe.artifacts import environment, load_result
-from tnpipe.errors import ArtifactError, DataError, TnpipeError
+from tnpipe.errors import ArtifactError, TnpipeError
 from tnpipe.report.paper import PAPER_NETWORK, PaperRow, load_paper_table
 
 # networks in the order the paper grows them, then the project's own small ones
@@ -126,10 +126,12 @@ def _order_key(row: Row) -> tuple:
 
 
 def check_names(names: Iterable[str]) -> list[str]:
-    names, known = list(names), dataset_names()
-    for n in names:
-        if n not in known:
-            raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(known)}")
+    """Each name checked against the one registry (tnpipe.data), order kept."""
+    from tnpipe.data import check_names as check_registry
+
+    names = list(names)
+    if names:
+        check_registry(names)
     return names
 
 

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from tnpipe.errors import RecipeError
+from tnpipe.nn.precision import PRECISIONS
 from tnpipe.settings import check_values, overrides_for
 
 OPTIMIZERS = ("sgd", "adam")
@@ -40,6 +41,9 @@ class TrainCfg:
     augment: str = "none"                         # [EEDN] none; "flip", "flipcrop" (images only)
     eval_batch_size: int = 512
     threads: int = 0                              # torch CPU threads; 0 = torch's default
+    precision: str = "auto"                       # on-chip convolutions in training: "fp32", "bf16" (exact
+                                                  # forward), "auto" = measured default per device
+                                                  # (fp32 on CPU, bf16 on CUDA; tnpipe/nn/precision.py)
     time_budget_min: float = 0.0                  # > 0: anneal by wall clock and stop when spent
                                                   # (CPU benchmark; not bit-reproducible)
     # per-network settings, e.g. [train.per_network.tiny] epochs = 6: the tiny demo net and
@@ -59,7 +63,8 @@ class TrainCfg:
 
     def validate(self, where: str = "[train]") -> None:
         for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES),
-                                     ("bn_stats", self.bn_stats, BN_STATS), ("augment", self.augment, AUGMENT)):
+                                     ("bn_stats", self.bn_stats, BN_STATS), ("augment", self.augment, AUGMENT),
+                                     ("precision", self.precision, PRECISIONS)):
             if value not in allowed:
                 raise RecipeError(f"{where}.{name}: {value!r} is not one of {', '.join(allowed)}")
         for name in ("epochs", "batch_size", "eval_batch_size"):

@@ -72,6 +72,7 @@ class TrainingRun:
         if tuple(x_train.shape[1:]) != tuple(ds.input_shape):
             raise DataError(f"{plan.prep}: x_train is {tuple(x_train.shape[1:])} per frame; meta.json says {ds.input_shape}")
         model = build_model(spec, plan, x_train).to(device)
+        model.set_precision(plan.cfg.precision, device)  # on-chip convs' operands (exact forward; nn/precision.py)
         tensors = {"x_train_host": x_train, "y_test_host": y_test, "x_train": x_train.to(device),
                    "y_train": y_train.to(device), "x_test": x_test.to(device), "y_test": y_test.to(device)}
         run = cls(plan, device, dist, ds, spec, tensors, model, schedule.make_optimizer(model, plan.cfg))

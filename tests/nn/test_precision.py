@@ -1,0 +1,185 @@
+"""train.precision: the low-precision forward of the on-chip layers is exact (issue 14).
+
+Spikes are 0/1 and synapses -1/0/+1, so a filter response is an integer |s| <= fan-in <= 128,
+which bf16 holds exactly; with fp32 accumulation the bf16 convolution must equal the fp32 one
+bit for bit, for every convolution shape Eedn's CIFAR-10 networks use.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tnpipe.errors import RecipeError
+from tnpipe.netspec import parse_network
+from tnpipe.nn.network import EednNet, build_network
+from tnpipe.nn.precision import compute_dtype, resolve
+from tnpipe.recipe import load_recipe
+from tnpipe.train.config import TrainCfg
+
+RECIPE = load_recipe("recipes/cifar10.toml")
+
+
+def _conv_shapes():
+    """Every distinct on-chip convolution (kind, C_in, C_out, groups) of the cifar10 networks."""
+    seen = {}
+    for name in ("cpu", "half", "1chip", "2chip", "4chip", "8chip"):
+        for ls in parse_network(RECIPE.network(name), (3, 32, 32), 10).chip_layers:
+            seen.setdefault((ls.kind, ls.in_channels, ls.out_channels, ls.groups), ls)
+    return list(seen.values())
+
+
+SHAPES = _conv_shapes()
+
+
+def _bf16_equals_fp32(ls, x, w):
+    args = (None, ls.stride, ls.padding, 1, ls.groups)
+    ref = F.conv2d(x, w, *args)
+    low = F.conv2d(x.bfloat16(), w.bfloat16(), *args)
+    return ref, low.float()
+
+
+def test_the_shapes_cover_fan_in_128_and_the_largest_group_counts():
+    assert max(ls.fan_in for ls in SHAPES) == 128
+    assert max(ls.groups for ls in SHAPES) == 256          # 8chip S-4096(256)
+    assert {ls.kind for ls in SHAPES} == {"S", "N", "P", "P4"}
+    assert len(SHAPES) >= 30
+
+
+def test_bf16_sums_equal_fp32_bit_for_bit_on_every_eedn_shape():
+    gen = torch.Generator().manual_seed(0)
+    for i, ls in enumerate(SHAPES):
+        density = (0.1, 0.5, 0.95)[i % 3]   # sparse to nearly all-firing inputs
+        hw = min(ls.in_hw[0], 4)   # exactness is per dot product (fan-in); a small map keeps it fast
+        x = (torch.rand(2, ls.in_channels, hw, hw, generator=gen) < density).float()
+        x = x.contiguous(memory_format=torch.channels_last)
+        w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
+                          generator=gen).float()
+        ref, low = _bf16_equals_fp32(ls, x, w)
+        assert torch.equal(ref, low), ls.token
+        assert ref.abs().max() <= ls.fan_in
+
+
+def test_bf16_sums_at_the_extremes_of_fan_in_128():
+    ls = parse_network("S-16 N-128", (128, 4, 4), 10).chip_layers[0]
+    x = torch.ones(1, 128, 4, 4)
+    for sign in (1.0, -1.0):
+        ref, low = _bf16_equals_fp32(ls, x, torch.full((128, 128, 1, 1), sign))
+        assert torch.equal(ref, low) and low.flatten()[0].item() == 128 * sign
+
+
+def test_real_valued_input_is_not_exact_in_bf16():
+    """Why the transduction layer stays fp32: real inputs round in bf16."""
+    ls = parse_network("S-16 N-128", (128, 4, 4), 10).chip_layers[0]
+    x = torch.randn(2, 128, 4, 4, generator=torch.Generator().manual_seed(0))
+    ref, low = _bf16_equals_fp32(ls, x, torch.randint(-1, 2, (128, 128, 1, 1)).float())
+    assert not torch.equal(ref, low)
+
+
+def _pair(precision: str):
+    torch.manual_seed(3)
+    a = build_network("S-8 P4-64(2) S-64(8) P-128(8) N-120(4)", (3, 8, 8), 10, dropout=0.0)
+    b = build_network("S-8 P4-64(2) S-64(8) P-128(8) N-120(4)", (3, 8, 8), 10, dropout=0.0)
+    b.load_state_dict(a.state_dict())
+    assert b.set_precision(precision) == precision
+    return a, b
+
+
+def _step(model: EednNet, x, y):
+    model.train()
+    model.track_rates = True
+    votes = model(x)
+    loss = F.cross_entropy(votes * 0.05, y)
+    loss.backward()
+    return votes, loss, model.rates
+
+
+def test_a_bf16_training_step_has_the_fp32_spikes_and_near_fp32_gradients():
+    """Forward: votes, loss and every layer's spike rates bit-equal. Backward: dL/ds is
+    rounded to bf16 before the convolution's transposed products, so the gradients of the
+    hidden weights and of every bias below the last layer differ by bf16 rounding; the last
+    layer's bias gradient comes straight from the fp32 votes and is equal."""
+    a, b = _pair("bf16")
+    assert b.chip[0].conv.compute_dtype == torch.bfloat16 and a.chip[0].conv.compute_dtype is None
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 3, 8, 8, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+    va, la, ra = _step(a, x, y)
+    vb, lb, rb = _step(b, x, y)
+    assert torch.equal(va, vb) and torch.equal(la, lb)
+    assert all(torch.equal(p, q) for p, q in zip(ra, rb, strict=True))
+    assert torch.equal(a.chip[-1].bn.bias.grad, b.chip[-1].bn.bias.grad)
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+        err = (p.grad - q.grad).norm() / p.grad.norm().clamp_min(1e-30)
+        assert err < 2e-2, name
+    assert not torch.equal(a.chip[0].conv.hidden.grad, b.chip[0].conv.hidden.grad)  # bf16 really ran
+
+
+def test_precision_leaves_inference_and_the_transduction_layer_in_fp32():
+    a, b = _pair("bf16")
+    assert not hasattr(b.transduction.conv, "compute_dtype")
+    a.eval()
+    b.eval()
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(a(x), b(x))
+
+
+def test_auto_is_fp32_on_cpu_and_bf16_on_cuda():
+    assert resolve("auto", "cpu") == "fp32" and compute_dtype("auto", "cpu") is None
+    assert resolve("auto", "cuda:1") == "bf16" and compute_dtype("auto", "cuda") == torch.bfloat16
+    assert compute_dtype("bf16", "cpu") == torch.bfloat16
+    net = build_network("S-8 P4-64(2) N-120(4)", (3, 16, 16), 10)
+    assert net.set_precision("auto", "cpu") == "fp32"
+    assert all(layer.conv.compute_dtype is None for layer in net.chip)
+
+
+def test_bad_precision_is_one_line_naming_the_setting():
+    with pytest.raises(RecipeError) as err:
+        TrainCfg(precision="fp16").validate("recipes/x.toml [train]")
+    assert str(err.value) == "recipes/x.toml [train].precision: 'fp16' is not one of fp32, bf16, auto"
+    with pytest.raises(ValueError, match="precision 'int8' is not one of fp32, bf16, auto"):
+        resolve("int8", "cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_bf16_sums_equal_fp32_on_every_eedn_shape():
+    gen = torch.Generator().manual_seed(5)
+    torch.backends.cudnn.allow_tf32 = False   # the fp32 reference itself must be exact
+    for ls in SHAPES:
+        x = (torch.rand(4, ls.in_channels, *ls.in_hw, generator=gen) < 0.5).float().cuda()
+        w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
+                          generator=gen).float().cuda()
+        ref, low = _bf16_equals_fp32(ls, x, w)
+        assert torch.equal(ref, low), ls.token
+
+
+def test_pooling_and_1x1_layers_as_matrix_products_equal_the_convolution():
+    """N and P layers run as (batched) matrix products on CPU: forward bit-equal to conv2d on
+    every such cifar10 shape (integer sums), gradients equal up to fp32 summation order."""
+    from tnpipe.nn.layers import TrinaryConv
+    from tnpipe.nn.precision import matmul_applies, matmul_conv
+
+    gen = torch.Generator().manual_seed(4)
+    done = 0
+    for ls in SHAPES:
+        if ls.kind not in ("N", "P"):
+            continue
+        hw = min(ls.in_hw[0], 4) + (1 if ls.kind == "P" else 0)  # odd size: P drops the last row, as conv does
+        x = (torch.rand(2, ls.in_channels, hw, hw, generator=gen) < 0.5).float()
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups)
+        assert matmul_applies(x, ls.kernel, ls.stride, ls.padding)
+        ref = F.conv2d(x, conv.trinary, None, ls.stride, ls.padding, 1, ls.groups)
+        out = conv(x)
+        assert torch.equal(ref, out) and out.is_contiguous(memory_format=torch.channels_last), ls.token
+        assert torch.equal(matmul_conv(x, conv.trinary, ls.groups), ref)
+        g = torch.randn(ref.shape, generator=gen)
+        gx_ref, = torch.autograd.grad(ref, x, g)
+        gx, gw = torch.autograd.grad(out, (x, conv.hidden), g)
+        assert torch.allclose(gx, gx_ref, rtol=1e-5, atol=1e-5)
+        gw_ref, = torch.autograd.grad(F.conv2d(x, conv.hidden, None, ls.stride, ls.padding, 1, ls.groups), conv.hidden, g)
+        assert torch.allclose(gw, gw_ref, rtol=1e-5, atol=1e-4)
+        done += 1
+    assert done >= 15
+    assert not matmul_applies(torch.zeros(1, 4, 4, 4), 1, 1, 0)            # NCHW map: conv2d
+    assert not matmul_applies(torch.zeros(1, 4, 4, 4).bfloat16().contiguous(memory_format=torch.channels_last), 1, 1, 0)

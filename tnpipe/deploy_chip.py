@@ -1,0 +1,113 @@
+"""Deploy's chip step: the CoreMap read back from disk, simulated, and proved equal to the
+trained network (issue 10).
+
+    map_and_reload(desc, run_dir)   map afresh, save coremap.npz + coremap.json, load them
+                                    back (sha256 checked): only the loaded map is simulated
+    load_given(folder, desc)        a map a user hands in (`deploy --coremap FOLDER`),
+                                    checked against the trained network's inputs and classes
+    run_chip(...)                   the fastest exact engine for the votes of every frame,
+                                    the tick engine's trace for the spike-level sample, and
+                                    tnpipe.verify's comparison with the numpy graph
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tnpipe.errors import MappingError
+
+
+@dataclass
+class ChipOutcome:
+    sim: Any                   # tnpipe.chip.simulator.SimResult: votes and per-frame counters
+    equivalence: Any           # tnpipe.verify.equivalence.Equivalence
+    simulator: dict[str, Any]  # the "simulator" record of result.json
+
+
+def map_and_reload(desc, run_dir: Path, placement: str):
+    """Map the network, validate, write the map into run_dir and return it as read back."""
+    from tnpipe.chip.coremap import CoreMap
+    from tnpipe.chip.mapper import map_network
+    from tnpipe.chip.validate import validate_coremap
+
+    cm = map_network(desc, placement=placement)
+    validate_coremap(cm)
+    cm.save(run_dir)
+    return CoreMap.load(run_dir)
+
+
+def load_given(folder: Path, desc):
+    """The CoreMap in `folder` (sha256 checked by the loader), refused in one line when it
+    cannot run the trained network: other input or output counts, or a broken core rule."""
+    from tnpipe.chip.coremap import CoreMap
+    from tnpipe.chip.validate import validate_coremap
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MappingError(f"--coremap {folder}: not a folder; expected one holding coremap.npz and coremap.json")
+    cm = CoreMap.load(folder)
+    n_in = int(np.prod(desc.input_shape))
+    if (cm.n_inputs, cm.n_outputs) != (n_in, desc.num_classes):
+        raise MappingError(f"--coremap {folder}: the map has {cm.n_inputs} inputs and {cm.n_outputs} outputs; "
+                           f"the trained network needs {n_in} and {desc.num_classes}")
+    try:
+        validate_coremap(cm)
+    except MappingError as e:
+        raise MappingError(f"--coremap {folder}: {e}") from e
+    return cm
+
+
+def parse_spike_frames(value: str | int | None) -> int | None:
+    """`--spike-frames`: a whole number >= 1, or "all" (None)."""
+    if value is None:
+        return 32
+    if isinstance(value, int) or str(value).strip().isdigit():
+        n = int(value)
+        if n >= 1:
+            return n
+    elif str(value).strip().lower() == "all":
+        return None
+    raise MappingError(f"--spike-frames {value!r}: expected a whole number >= 1 or 'all'")
+
+
+def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str = "cpu",
+             spike_frames: int | None = 32) -> ChipOutcome:
+    """Simulate every frame (spikes (N, C, H, W)) on the map and compare with the graph."""
+    from tnpipe.chip.simulate import simulate
+    from tnpipe.chip.simulator import ReferenceEngine, spike_trace
+    from tnpipe.verify.equivalence import check_equivalence
+
+    n = len(spikes)
+    t0 = time.perf_counter()
+    sim = simulate(cm, spikes.reshape(n, -1), device=device)
+    seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    tick_engine = ReferenceEngine(cm, device)
+    eq = check_equivalence(cm, desc, spikes, sim.votes, graph_votes,
+                           lambda frames: spike_trace(cm, frames, engine=tick_engine), spike_frames)
+    run_s = sim.recorded.get("run_seconds", seconds)
+    record = {
+        "engine": sim.engine, "device": device, "seconds": seconds,
+        "compile_seconds": sim.recorded.get("compile_seconds"),      # CoreMap -> program
+        "kernel_seconds": sim.recorded.get("kernel_seconds"),        # one-time: numba compile or cache load
+        "run_seconds": run_s,
+        "frames_per_s": n / run_s if run_s else 0.0,                 # steady state: the frames alone
+        "verify_seconds": time.perf_counter() - t1,
+    }
+    if "fallback" in sim.recorded:
+        record["fallback"] = sim.recorded["fallback"]
+    return ChipOutcome(sim, eq, record)
+
+
+def equivalence_summary(eq: dict) -> str:
+    """One line with the three levels, strictest first (CLI and logs)."""
+    spikes = (f"spikes {'exact' if eq['spikes_exact'] else 'NOT exact'} on {eq['spike_frames']} frames "
+              f"({eq['spikes_compared']:,} spikes, {eq['neuron_ticks_compared']:,} neuron-ticks compared)")
+    return (f"chip == trained network: {'exact' if eq['exact'] else 'NOT exact'}; votes "
+            f"{'exact' if eq['votes_exact'] else 'NOT exact'} on {eq['vote_frames']} frames; {spikes}; "
+            f"arg-max agreement {100 * eq['agreement']:.2f}%")

@@ -1,0 +1,86 @@
+"""Arithmetic precision of the on-chip layers' convolutions during training (issue 14).
+
+Why low precision is exact here: an on-chip layer's input is binary spikes (0/1) and its
+weights are trinary (-1/0/+1), so every product is -1, 0 or +1 and a filter response is an
+integer with |s| <= fan-in <= 128. bf16 holds every integer up to 256 exactly (8 significant
+bits), so with fp32 accumulation (oneDNN, cuBLAS and
+cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 ones, and so are the spikes and every batch statistic computed from them.
+
+    setting  forward of the on-chip convolutions      backward (gradients)
+    fp32     fp32                                      fp32
+    bf16     bf16 inputs and weights, fp32 sums:       dL/ds rounded to bf16 before the two
+             EXACT (= fp32 bit for bit)                 transposed products: gradients differ
+                                                        from fp32 by bf16 rounding (~2^-9 relative)
+    auto     the per-device default measured in benchmarks/train.py: fp32 on CPU, bf16 on CUDA
+
+What never changes: the hidden weights, the batch-norm statistics and bias, the optimiser
+state and the transduction layer (real-valued input) stay fp32; the low precision is used in
+training mode only, so inference, the whole-training-set statistics, hardware mode and the
+chip are the fp32/integer paths as before.
+
+Why auto = fp32 on CPU: this project's CPU (AMD EPYC, AVX2, no AVX-512 BF16 or AMX) has no
+bf16 matrix unit; torch emulates bf16 products there at 0.7 GFLOP/s against 20-64 GFLOP/s for
+fp32 (benchmarks/RESULTS.md, "## train"). On a CPU with AVX-512 BF16/AMX, `bf16` may pay:
+measure with benchmarks/train.py before choosing it.
+"""
+
+from __future__ import annotations
+
+import os
+
+PRECISIONS = ("fp32", "bf16", "auto")   # no torch import here: the recipe checker uses this list
+
+
+def resolve(precision: str, device) -> str:
+    """'auto' -> the measured default for `device` ('fp32' on CPU, 'bf16' on CUDA); others as given."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if str(device).startswith("cuda") else "fp32"
+    return precision
+
+
+def compute_dtype(precision: str, device):
+    """The torch dtype of the on-chip convolutions' operands, or None for fp32."""
+    import torch
+
+    return torch.bfloat16 if resolve(precision, device) == "bf16" else None
+
+
+# Non-overlapping on-chip convolutions (N: 1x1, P: 2x2 stride 2, no padding) as matrix
+# products on the channels-last map, on CPU: the (N, H, W, C) map is already the (positions,
+# features) matrix, so a 1x1 layer is one product (per group: a batched one) with no im2col,
+# and a P layer only regroups each 2x2 window into a row. Measured ~5-20% faster per Eedn
+# step than oneDNN's grouped convolution on this CPU (benchmarks/RESULTS.md, "## train").
+# Exact: the same integer sums (any summation order is exact for |s| <= 128 in fp32).
+# TNPIPE_MATMUL_CPU=0 (or MATMUL_CPU = False) keeps oneDNN's convolutions, e.g. to compare.
+MATMUL_CPU = os.environ.get("TNPIPE_MATMUL_CPU", "1") != "0"
+
+
+def matmul_applies(x, kernel: int, stride: int, padding: int) -> bool:
+    """True where a TrinaryConv runs as matrix products: a non-overlapping kernel on a
+    channels-last float32 CPU map, with MATMUL_CPU on."""
+    import torch
+
+    return (MATMUL_CPU and kernel == stride and padding == 0 and x.device.type == "cpu"
+            and x.dtype == torch.float32 and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+
+
+def matmul_conv(x, w, groups: int):
+    """conv2d(x, w, stride=k, groups) for a k x k kernel of stride k, as (batched) matrix
+    products on the channels-last map; -> a channels-last (N, C_out, H/k, W/k) tensor."""
+    import torch
+
+    n, c, h, wd = x.shape
+    cout, cg, k = w.shape[0], c // groups, w.shape[-1]
+    ho, wo = h // k, wd // k
+    rows = x.permute(0, 2, 3, 1)                                    # (N, H, W, C): a view
+    if k > 1:   # each k x k window -> one row of (ky, kx, c) per group
+        rows = rows[:, :ho * k, :wo * k].reshape(n, ho, k, wo, k, groups, cg).permute(0, 1, 3, 5, 2, 4, 6)
+    rows = rows.reshape(n * ho * wo, groups, k * k * cg)
+    wm = w.view(groups, cout // groups, cg, k, k).permute(0, 3, 4, 2, 1).reshape(groups, k * k * cg, cout // groups)
+    if groups == 1:
+        s = rows[:, 0] @ wm[0]
+    else:
+        s = torch.bmm(rows.transpose(0, 1), wm).transpose(0, 1)     # (positions, groups, features per group)
+    return s.reshape(n, ho, wo, cout).permute(0, 3, 1, 2)
