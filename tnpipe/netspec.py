@@ -12,8 +12,12 @@ A network is a string of space-separated layer tokens, e.g. the 1-chip CIFAR-10 
     P4-F(g)      4x4     2       1         pooling with overlap (halves the size)
     D            -       -       -         dropout (training only; no cores)
 
-(g) is optional and defaults to 1. The FIRST layer is the transduction layer: it turns
-multi-bit input into spikes off-chip with real-valued weights, so TrueNorth's limits do not
+(g) is optional and defaults to 1. A leading `pad=valid` token (or parse_network's
+`padding="valid"`) gives every on-chip layer padding 0 (32 -> 15 -> 13 -> ... instead of
+32 -> 16 -> 16): the paper does not state its padding; "same" (the table above) is the
+default. The transduction layer keeps its padding either way.
+
+The FIRST layer is the transduction layer: it turns multi-bit input into spikes off-chip with real-valued weights, so TrueNorth's limits do not
 apply to it. Every later layer is on-chip and must satisfy, per filter group:
 
     fan-in   = k * k * C_in / g  <= spec.max_fan_in (128: one axon pair per trinary input)
@@ -40,6 +44,7 @@ GEOMETRY: dict[str, tuple[int, int, int]] = {
     "P": (2, 2, 0),
     "P4": (4, 2, 1),
 }
+PADDINGS = ("same", "valid")
 _TOKEN = re.compile(r"^(S|N|P4|P)-(\d+)(?:\((\d+)\))?$")
 
 
@@ -99,14 +104,25 @@ class NetworkSpec:
         return last.out_channels * last.out_hw[0] * last.out_hw[1] / self.num_classes
 
 
+def _padding(tokens: list[str], padding: str) -> str:
+    """The padding a leading `pad=...` token names (removed from tokens), else `padding`."""
+    if tokens and tokens[0].startswith("pad="):
+        padding = tokens.pop(0)[4:]
+    if padding not in PADDINGS:
+        raise NetworkSpecError(f"padding {padding!r} is unknown; expected one of {', '.join(PADDINGS)}")
+    return padding
+
+
 def parse_network(
     text: str,
     input_shape: tuple[int, int, int],
     num_classes: int,
     spec: CoreSpec = TRUENORTH,
+    padding: str = "same",
 ) -> NetworkSpec:
     """Parse Eedn notation, resolve every layer's geometry and check the core limits."""
     tokens = text.split()
+    padding = _padding(tokens, padding)
     if not tokens:
         raise NetworkSpecError("network spec is empty; expected e.g. 'S-16 P4-128(2) N-256(2)'")
     c, h, w = (int(v) for v in input_shape)
@@ -118,7 +134,7 @@ def parse_network(
                 raise NetworkSpecError(f"token {pos} 'D': dropout cannot come before the transduction layer")
             pending_dropout = True
             continue
-        layer = _layer(pos, tok, len(layers), (c, h, w), pending_dropout)
+        layer = _layer(pos, tok, len(layers), (c, h, w), pending_dropout, padding)
         if layer.on_chip:
             _check_core_limits(layer, spec)
         layers.append(layer)
@@ -138,8 +154,10 @@ def parse_network(
     return NetworkSpec(text, (int(input_shape[0]), int(input_shape[1]), int(input_shape[2])), tuple(layers), num_classes)
 
 
-def _layer(pos: int, tok: str, index: int, chw: tuple[int, int, int], dropout_before: bool) -> LayerSpec:
-    """One conv token read against its input (C, H, W): the layer with its geometry resolved."""
+def _layer(pos: int, tok: str, index: int, chw: tuple[int, int, int], dropout_before: bool,
+           padding: str = "same") -> LayerSpec:
+    """One conv token read against its input (C, H, W): the layer with its geometry resolved
+    ("valid": padding 0 on chip)."""
     m = _TOKEN.match(tok)
     if not m:
         raise NetworkSpecError(
@@ -148,6 +166,7 @@ def _layer(pos: int, tok: str, index: int, chw: tuple[int, int, int], dropout_be
         )
     kind, features, groups = m.group(1), int(m.group(2)), int(m.group(3) or 1)
     k, s, p = GEOMETRY[kind]
+    p = 0 if padding == "valid" and index > 0 else p
     c, h, w = chw
     label = f"layer {index} {tok!r}"
     if features < 1 or groups < 1:

@@ -1,17 +1,21 @@
-"""The simulated TrueNorth chip: core spec, CoreMap, mapper, simulator, energy model.
+"""The simulated TrueNorth chip: core spec, CoreMap, mapper, validator, simulators, energy model.
 
     spec.py        CoreSpec / TRUENORTH: every limit (axons, neurons, weights, leak, delays, mesh)
+    config.py      ChipCfg: the recipe's [chip] section (profile, tick rate, frames, placement)
     coremap.py     CoreMap artifact (coremap.npz + coremap.json with the npz's sha256)
     validate.py    validate_coremap(cm): every core rule, MappingError naming core/rule/value/limit
-    tiling.py      tiles of output positions per core, chosen to fill 256 axons and neurons
+    tiling.py      tilings (positions x groups per core x feature splits), their cost, a lower bound
+    search.py      choose_tilings: the fewest cores, exact over the candidates; plan_rows(cm) table
+    layerplan.py   one layer's cores under a tiling: outputs, inputs, which cores read an input
     mapper.py      map_network(desc, spec) -> CoreMap (axon pairs, copies, splitters, delays)
     placement.py   cores on 64x64 meshes: snake walk; on several chips "regions" (one image region per chip)
     simulator.py   ReferenceEngine: the generic tick-stepped engine (knows nothing of layers)
     compile.py     CoreMap -> frame-batched dataflow Program (pairs/copies folded, exact)
     fastpath.py    FastEngine: "lut" (Four Russians) and "gemm" kernels over a Program
+    popcount.py    the "popcount" engine: a Program over bit-packed spikes (numba), exact
     simulate.py    simulate(cm, inputs): the fastest exact engine a map allows
     energy.py      fps, mW, fps/W, uJ/frame from activity (model estimates), profiles/*.toml
 
-Imports nothing of `tnpipe.nn`: the mapper reads a `NetworkDescription` (plain arrays),
-the simulator reads only a CoreMap.
+Imports nothing of `tnpipe.nn`: the mapper reads a `NetworkDescription` (plain arrays,
+tnpipe.artifacts), the simulators read only a CoreMap.
 """

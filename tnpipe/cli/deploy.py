@@ -13,14 +13,15 @@ from tnpipe.cli.app import app, user_errors
 def _layer_table(cm, title: str):
     from rich.table import Table
 
+    from tnpipe.chip.search import plan_rows
+
+    rows = plan_rows(cm)
     table = Table(title=title)
-    table.add_column("layer")
-    table.add_column("tile", justify="right")
-    table.add_column("cores", justify="right")
-    tiles = cm.info.get("tiles", {})
-    for name, n in cm.cores_per_layer().items():
-        t = tiles.get(name)
-        table.add_row(name, f"{t[0]}x{t[1]}" if t else "-", str(n))
+    for col in rows.columns:
+        table.add_column(col, justify="left" if col == "layer" else "right", no_wrap=True)
+    for r in rows.itertuples(index=False):
+        table.add_row(*(f"{v:.0%}" if c in ("axons", "neurons") else f"{v:.2f}" if isinstance(v, float) else str(v)
+                        for c, v in zip(rows.columns, r, strict=True)))
     return table
 
 
@@ -33,7 +34,8 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
         raise RecipeError(f"--plan-only {target}: name the network with --network (e.g. --network 1chip)")
     cm = plan(target, network, overrides)
     console.print(_layer_table(cm, f"{target.stem} {network}: cores per layer (architecture only)"))
-    console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks")
+    console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks   "
+                  f"input packets per frame (all inputs spiking): {cm.info['input_packets']}")
     console.print(f"total cores: {cm.n_cores}", highlight=False)
 
 
