@@ -44,9 +44,9 @@ def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames:
     """The recipe's [chip] as the run trained with it, then `--set chip.*`, then --frames/--tick-hz."""
     values = {k: v for k, v in record.chip.items() if k in ChipCfg.__dataclass_fields__}
     values.update(overrides_for("chip", overrides))
-    if frames:
+    if frames is not None:   # 0 = the whole test split, as in a recipe
         values["frames"] = int(frames)
-    if tick_hz:
+    if tick_hz is not None:  # 0 = the profile's tick model, as in a recipe
         values["tick_hz"] = float(tick_hz)
     return build(ChipCfg, values, "--set chip")
 
@@ -81,8 +81,8 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
            force: bool = False, overrides: Sequence[str] = ()) -> DeployOutcome:
     """Map, validate, simulate and measure one trained run; write coremap + result.json.
 
-    frames / tick_hz override chip.frames / chip.tick_hz (None or 0: the recipe's; its 0
-    means all test frames / the profile's tick model). Reuses the stored result when it
+    frames / tick_hz override chip.frames / chip.tick_hz (None: the recipe's; 0, there as
+    here, means all test frames / the profile's tick model). Reuses the stored result when it
     was made from the same network, run and chip settings, unless force."""
     t0 = time.perf_counter()
     run_dir = Path(run_dir)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tnpipe import paths
-from tnpipe.errors import RecipeError, TnpipeError
+from tnpipe.errors import RecipeError, TnpipeError, TrainingInterrupted
 
 DEFAULT_NETWORK = "tiny"
 
@@ -58,6 +58,7 @@ class RunOptions:
     force: bool = False
     overrides: tuple[str, ...] = ()
     frames: int | None = None
+    resume: bool = False      # continue an interrupted training (train --resume)
 
 
 def choose_datasets(names: Sequence[str] | None, all_: bool, synthetic: bool,
@@ -70,6 +71,23 @@ def choose_datasets(names: Sequence[str] | None, all_: bool, synthetic: bool,
 
     root = paths.raw_root() if raw_root is None else Path(raw_root)
     return choose(names, all_, synthetic or paths.raw_dir(OPEN_EXTRA, False, root).is_dir())
+
+
+def check_settings(names: Sequence[str], opt: RunOptions) -> None:
+    """Every chosen dataset's recipe loads with the --set overrides and defines the network,
+    before any stage starts (a typo must not wait for a dataset to be prepared)."""
+    from tnpipe.recipe import load_recipe
+    from tnpipe.settings import parse_override
+
+    for ov in opt.overrides:
+        parse_override(ov)
+    for name in names:
+        path = paths.recipe_path(name)
+        if not path.is_file():
+            continue   # reported by the dataset's prepare stage, which the others do not wait for
+        recipe = load_recipe(path, list(opt.overrides))
+        recipe.network(opt.network)
+        recipe.train.for_network(opt.network, list(opt.overrides), f"{path} [train]").validate(f"{path} [train]")
 
 
 def _data_cfg(name: str, overrides: Sequence[str]):
@@ -101,15 +119,17 @@ def _stages(name: str, opt: RunOptions):
         from tnpipe import train as stage
 
         out = stage.train(recipe, opt.network, overrides=opt.overrides, device=opt.device,
-                          synthetic=opt.synthetic, force=opt.force)
+                          synthetic=opt.synthetic, force=opt.force, resume=opt.resume)
         state["run_dir"] = Path(out.path)
         return out
 
     def deploy():
         from tnpipe import deploy as stage
+        from tnpipe.locks import hold, run_lock
 
-        return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
-                            overrides=opt.overrides)
+        with hold(run_lock(state["run_dir"]), str(state["run_dir"])):
+            return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
+                                overrides=opt.overrides)
 
     return [("prepare", prepare), ("train", train), ("deploy", deploy)]
 
@@ -130,7 +150,7 @@ def run_dataset(name: str, opt: RunOptions = RunOptions(),
             path = Path(out.path)
         except TnpipeError as e:
             o = StageOutcome(label, stage, "failed", time.perf_counter() - start, str(e))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TrainingInterrupted):   # the user stops the whole run
             raise
         except Exception as e:  # a bug in a stage must not stop the other datasets, nor pass unseen
             tb = traceback.extract_tb(e.__traceback__)[-1]

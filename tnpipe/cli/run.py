@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device
 from tnpipe.data import NAMES_HELP
 
 COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
@@ -36,30 +37,32 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def run(
     names: Annotated[list[str] | None, typer.Argument(help=f"Datasets: {NAMES_HELP}")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The eight benchmarks (plus fsdd with --synthetic or where its raw folder exists).")] = False,
     synthetic: Annotated[bool, typer.Option(help="Use the generated stand-ins (labelled synthetic all the way into the report).")] = False,
     network: Annotated[str, typer.Option(help="Recipe network to train and deploy for every dataset.")] = "tiny",
     raw_root: Annotated[Path | None, typer.Option(help="Root of raw data, one folder per dataset in its official layout (default datasets/raw, or $TNPIPE_RAW_ROOT).")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda, for training and the chip simulation.")] = "cpu",
+    device: Annotated[str, typer.Option(callback=check_device, help=f"{DEVICE_HELP}, for training and the chip simulation.")] = "cpu",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Recipe override section.key=value, passed to every stage (repeatable), e.g. --set train.epochs=1 or --set chip.placement=snake.")] = None,
-    frames: Annotated[int | None, typer.Option(help="Test frames to run on the simulated chip (default: the recipe's, else all).")] = None,
+    frames: Annotated[int | None, typer.Option(min=0, help="Test frames to run on the simulated chip, >= 0; 0 = the whole test split (default: the recipe's chip.frames).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted training from its checkpoint.pt (as train --resume).")] = False,
     force: Annotated[bool, typer.Option(help="Redo every stage even where its artifact exists and verifies.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png and the chip floorplans.")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
     from tnpipe.log import err
-    from tnpipe.run import RunOptions, choose_datasets, run_pipeline
+    from tnpipe.run import RunOptions, check_settings, choose_datasets, run_pipeline
 
     with user_errors():
         chosen = choose_datasets(names, all_, synthetic, raw_root)
+        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames, resume)
+        check_settings(chosen, opt)
         err.print(f"[bold]run[/] {len(chosen)} dataset(s), network {network!r}"
                   f"{', synthetic stand-ins' if synthetic else ''}: {' '.join(chosen)}", highlight=False)
 
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
 
-        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames)
         _finish(run_pipeline(chosen, opt, on_stage=_show, on_dataset=header), chosen, plot)
