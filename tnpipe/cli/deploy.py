@@ -74,6 +74,9 @@ def _check_run_folder(target: Path) -> None:
                             f"tnpipe deploy --plan-only {target} --network NAME")
     if not target.is_dir():
         raise ArtifactError(f"{target}: run folder not found; expected results/NAME/NET made by `tnpipe train`")
+    if (target / "train.json").is_file() and not (target / "network.npz").is_file():
+        raise ArtifactError(f"{target / 'network.npz'}: not found; the run's exported network is missing "
+                            "(train it again with `tnpipe train ... --force`)")
 
 
 @app.command(cls=Command)
