@@ -56,6 +56,7 @@ class TrainingInterrupted(TnpipeError):
 
     exit_code = 130   # what a shell reports for a process ended by Ctrl-C
     label = "interrupted"
+    detail = ""       # the message without its "continue with: COMMAND"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

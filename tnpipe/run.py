@@ -148,10 +148,10 @@ def run_dataset(name: str, opt: RunOptions = RunOptions(),
             out = call()
             o = StageOutcome(label, stage, out.status, time.perf_counter() - start, str(out.path))
             path = Path(out.path)
-        except TnpipeError as e:
-            o = StageOutcome(label, stage, "failed", time.perf_counter() - start, str(e))
         except (KeyboardInterrupt, TrainingInterrupted):   # the user stops the whole run
             raise
+        except TnpipeError as e:
+            o = StageOutcome(label, stage, "failed", time.perf_counter() - start, str(e))
         except Exception as e:  # a bug in a stage must not stop the other datasets, nor pass unseen
             tb = traceback.extract_tb(e.__traceback__)[-1]
             o = StageOutcome(label, stage, "failed", time.perf_counter() - start,

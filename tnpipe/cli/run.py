@@ -10,6 +10,7 @@ import typer
 from tnpipe.cli.app import app, user_errors
 from tnpipe.cli.options import DEVICE_HELP, Command, check_device
 from tnpipe.data import NAMES_HELP
+from tnpipe.errors import TrainingInterrupted
 
 COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
 
@@ -35,6 +36,20 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
         for o in summary.failures:
             err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _resume_command(names, all_: bool, opt) -> str:
+    """This `tnpipe run` command line with --resume: what continues an interrupted run."""
+    import shlex
+    argv = ["tnpipe", "run"] + (["--all"] if all_ else list(names or ()))
+    argv += ["--synthetic"] if opt.synthetic else []
+    argv += ["--network", opt.network] if opt.network != "tiny" else []
+    argv += ["--raw-root", str(opt.raw_root)] if opt.raw_root is not None else []
+    argv += ["--device", opt.device] if opt.device != "cpu" else []
+    argv += ["--frames", str(opt.frames)] if opt.frames is not None else []
+    for o in opt.overrides:
+        argv += ["--set", o]
+    return shlex.join(argv + ["--resume"])
 
 
 @app.command(cls=Command)
@@ -65,4 +80,9 @@ def run(
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
 
-        _finish(run_pipeline(chosen, opt, on_stage=_show, on_dataset=header), chosen, plot)
+        try:
+            summary = run_pipeline(chosen, opt, on_stage=_show, on_dataset=header)
+        except TrainingInterrupted as e:
+            again = _resume_command(names, all_, opt)
+            raise TrainingInterrupted(f"{e.detail}; continue with: {again}") from None
+        _finish(summary, chosen, plot)

@@ -127,7 +127,9 @@ def _train_and_finish(plan: RunPlan, device: str, dist: Dist, resume: bool, forc
                 f"before epoch {s.epoch}/{plan.cfg.epochs}"
             kept = (f"{plan.run_dir / CHECKPOINT_NAME} holds epoch {s.checkpoint_epoch}" if s.checkpoint_epoch
                     else "no epoch had completed, so there is no checkpoint yet")
-            raise TrainingInterrupted(f"{s.signame} {where}; {kept}; continue with: {command}") from None
+            stopped = TrainingInterrupted(f"{s.signame} {where}; {kept}; continue with: {command}")
+            stopped.detail = f"{s.signame} {where}; {kept}"   # for `tnpipe run`, which names its own command
+            raise stopped from None
         record = finish(run, time.perf_counter() - t_start) if dist.main else None
     dist.barrier()
     return record
