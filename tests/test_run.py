@@ -79,7 +79,7 @@ def fake(roots, tmp_path, monkeypatch):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     for n in ("cifar10", "gtsrb", "fsdd"):
-        (recipes / f"{n}.toml").write_text(f'[data]\nname = "{n}"\n')
+        (recipes / f"{n}.toml").write_text(f'[data]\nname = "{n}"\n[networks]\ntiny = "S-8"\n')
     monkeypatch.setenv("TNPIPE_RECIPES", str(recipes))
     monkeypatch.setattr("tnpipe.prepare.prepare", stages.prepare)
     for mod, fn in (("train", stages.train), ("deploy", stages.deploy)):
@@ -184,3 +184,26 @@ def test_end_to_end_tiny_synthetic_cifar10(roots):
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert sum("reused" in line for line in again.stderr.splitlines()) == 3
+
+
+def test_interrupted_training_stops_the_whole_run_with_the_run_resume_command(fake, roots):
+    from tnpipe.errors import TrainingInterrupted
+
+    stopped = TrainingInterrupted("SIGINT in epoch 2/8 (step 4/10); X holds epoch 1; continue with: tnpipe train ...")
+    stopped.detail = "SIGINT in epoch 2/8 (step 4/10); X holds epoch 1"
+    fake.fail[("train", "cifar10")] = stopped
+    res = runner.invoke(app, ["run", "cifar10", "gtsrb", "--synthetic", "--set", "train.epochs=8"])
+    assert res.exit_code == 130
+    assert res.stderr.strip().splitlines()[-1] == (
+        "interrupted: SIGINT in epoch 2/8 (step 4/10); X holds epoch 1; continue with: "
+        "tnpipe run cifar10 gtsrb --synthetic --set train.epochs=8 --resume")
+    assert [c[:2] for c in fake.calls] == [("prepare", "cifar10"), ("train", "cifar10")]   # gtsrb never started
+
+
+def test_bad_setting_or_network_refused_before_any_stage(fake):
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--network", "tiyn"])
+    assert res.exit_code == 1 and fake.calls == []
+    assert "no network 'tiyn' (did you mean 'tiny'?)" in res.stderr
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--set", "train.epochs=0"])
+    assert res.exit_code == 1 and fake.calls == []
+    assert "train].epochs: 0 must be >= 1" in res.stderr
