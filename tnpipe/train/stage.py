@@ -2,7 +2,8 @@
 
 Nothing an earlier run wrote is lost: an unfinished run (or a finished one with other
 settings) is refused without --resume or --force, and --force moves the old train.log,
-checkpoint.pt and metrics.csv into `previous-TIME/` before starting over. One writer per
+checkpoint.pt, metrics.csv, train.json and network.npz into `previous-TIME/` before
+starting over. One writer per
 run folder (tnpipe.locks). SIGINT/SIGTERM end the run between steps with the last
 epoch's checkpoint kept and the exact command that continues it (TrainingInterrupted).
 """
@@ -29,7 +30,9 @@ from tnpipe.train.interrupt import Stopped, stop_on_signals
 from tnpipe.train.loop import EpochHook, TrainingRun
 from tnpipe.train.plan import RunPlan, finished_record, plan_run
 
-RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv")   # what a new start would overwrite
+# what a new start would overwrite: the log, the checkpoint, the metrics, and the record and
+# network of a finished earlier run (left in place, they would pass for the new run's)
+RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv", "train.json", "network.npz")
 
 
 @dataclass
@@ -71,7 +74,7 @@ def check_earlier_run(plan: RunPlan, resume: bool, force: bool, command: str) ->
 
 
 def set_aside(run_dir: Path) -> Path | None:
-    """Move an earlier run's log, checkpoint and metrics into run_dir/previous-TIME/ (kept)."""
+    """Move an earlier run's RUN_FILES into run_dir/previous-TIME/ (kept)."""
     found = [run_dir / f for f in RUN_FILES if (run_dir / f).exists()]
     if not found:
         return None
