@@ -147,7 +147,7 @@ def test_second_writer_refused_with_holder_pid_then_stale_lock_taken_over(tiny, 
     res = runner.invoke(app, argv)
     assert res.exit_code == 0, res.output
     assert json.loads((rd / "train.json").read_text())["finished"]
-    assert not Path(f"{run_lock(rd)}.pid").exists()   # released with the run
+    assert not Path(f"{run_lock(rd)}.pid").exists() and not run_lock(rd).exists()   # released with the run
 
 
 def test_prepared_dataset_lock_refuses_a_second_prepare(roots):

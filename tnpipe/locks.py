@@ -5,7 +5,7 @@ when its process ends, however it ends, so a lock left by a killed process is si
 over by the next writer. A second writer is refused at once (no waiting) with one line that
 names the holder's pid, read from a `.pid` file written beside the lock by the holder right
 after it took the lock (inside the lock file it would be truncated by every contender's
-open).
+open). A killed holder leaves both files; the next writer takes the lock and rewrites the pid.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def hold(lock_path: Path, what: str) -> Iterator[None]:
         pid_file.write_text(f"{os.getpid()}\n")
         yield
     finally:
+        # removed while still held, so a finished or failed stage leaves no file behind; a
+        # contender that opened the old file sees it unlinked and retries (filelock >= 4.3)
         with contextlib.suppress(OSError):
-            if holder_pid(lock_path) == os.getpid():
-                pid_file.unlink()
+            pid_file.unlink()
+            lock_path.unlink()
         lock.release()
