@@ -215,8 +215,8 @@ def test_only_bad_results_exit_1(roots):
 def test_unknown_dataset(three):
     res = runner.invoke(app, ["report", "cifar11"])
     assert res.exit_code == 1
-    assert "unknown dataset 'cifar11'; valid names: cifar10, cifar100, svhn, gtsrb, logo32, vad, " \
-        "timit_class, timit_frames, fsdd" in res.stderr
+    assert res.stderr == ("error: unknown dataset 'cifar11' (did you mean 'cifar10'?); valid names: cifar10, "
+                          "cifar100, svhn, gtsrb, logo32, vad, timit_class, timit_frames, fsdd\n")
 
 
 def test_no_names_no_all(three):

@@ -34,6 +34,7 @@ class FakeStages:
         self.calls: list[tuple] = []
         self.fail: dict[tuple[str, str], Exception] = {}
         self.deploy_overrides: list[tuple[str, ...]] = []
+        self.not_exact: set[str] = set()   # datasets whose deploy reports the chip not exact
 
     def prepare(self, name, raw_root=None, source=None, synthetic=False, download=False, force=False, **kw):
         self.calls.append(("prepare", name, synthetic, force))
@@ -66,7 +67,8 @@ class FakeStages:
         self.deploy_overrides.append(tuple(overrides))
         if ("deploy", name) in self.fail:
             raise self.fail[("deploy", name)]
-        res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625)
+        res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625,
+                          equivalence={"exact": name not in self.not_exact})
         reused = (run_dir / "result.json").is_file() and not force
         if not reused:
             save_result(run_dir / "result.json", res)
@@ -79,7 +81,7 @@ def fake(roots, tmp_path, monkeypatch):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     for n in ("cifar10", "gtsrb", "fsdd"):
-        (recipes / f"{n}.toml").write_text(f'[data]\nname = "{n}"\n')
+        (recipes / f"{n}.toml").write_text(f'[data]\nname = "{n}"\n[networks]\ntiny = "S-8"\n')
     monkeypatch.setenv("TNPIPE_RECIPES", str(recipes))
     monkeypatch.setattr("tnpipe.prepare.prepare", stages.prepare)
     for mod, fn in (("train", stages.train), ("deploy", stages.deploy)):
@@ -117,6 +119,15 @@ def test_chains_stages_then_reports(fake, roots):
     forced = runner.invoke(app, ["run", "gtsrb", "--synthetic", "--force"])
     assert forced.exit_code == 0, forced.output
     assert [c[-1] for c in fake.calls[-3:]] == [True, True, True]
+
+
+def test_a_run_whose_chip_is_not_exact_exits_3_after_the_report(fake):
+    fake.not_exact = {"gtsrb"}
+    res = runner.invoke(app, ["run", "cifar10", "gtsrb", "--synthetic"])
+    assert res.exit_code == 3, res.output
+    assert "2 of 2 dataset(s) deployed" in res.stderr
+    bad = [line for line in res.stderr.splitlines() if "not exactly the trained network" in line]
+    assert len(bad) == 1 and "gtsrb-synthetic" in bad[0]
 
 
 def test_set_chip_reaches_deploy(fake):
@@ -184,3 +195,26 @@ def test_end_to_end_tiny_synthetic_cifar10(roots):
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert sum("reused" in line for line in again.stderr.splitlines()) == 3
+
+
+def test_interrupted_training_stops_the_whole_run_with_the_run_resume_command(fake, roots):
+    from tnpipe.errors import TrainingInterrupted
+
+    stopped = TrainingInterrupted("SIGINT in epoch 2/8 (step 4/10); X holds epoch 1; continue with: tnpipe train ...")
+    stopped.detail = "SIGINT in epoch 2/8 (step 4/10); X holds epoch 1"
+    fake.fail[("train", "cifar10")] = stopped
+    res = runner.invoke(app, ["run", "cifar10", "gtsrb", "--synthetic", "--set", "train.epochs=8"])
+    assert res.exit_code == 130
+    assert res.stderr.strip().splitlines()[-1] == (
+        "interrupted: SIGINT in epoch 2/8 (step 4/10); X holds epoch 1; continue with: "
+        "tnpipe run cifar10 gtsrb --synthetic --set train.epochs=8 --resume")
+    assert [c[:2] for c in fake.calls] == [("prepare", "cifar10"), ("train", "cifar10")]   # gtsrb never started
+
+
+def test_bad_setting_or_network_refused_before_any_stage(fake):
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--network", "tiyn"])
+    assert res.exit_code == 1 and fake.calls == []
+    assert "no network 'tiyn' (did you mean 'tiny'?)" in res.stderr
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--set", "train.epochs=0"])
+    assert res.exit_code == 1 and fake.calls == []
+    assert "train].epochs: 0 must be >= 1" in res.stderr

@@ -47,9 +47,9 @@ def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames:
     """The recipe's [chip] as the run trained with it, then `--set chip.*`, then --frames/--tick-hz."""
     values = {k: v for k, v in record.chip.items() if k in ChipCfg.__dataclass_fields__}
     values.update(overrides_for("chip", overrides))
-    if frames:
+    if frames is not None:   # 0 = the whole test split, as in a recipe
         values["frames"] = int(frames)
-    if tick_hz:
+    if tick_hz is not None:  # 0 = the profile's tick model, as in a recipe
         values["tick_hz"] = float(tick_hz)
     return build(ChipCfg, values, "--set chip")
 
@@ -87,10 +87,10 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     """Map, validate, save, read back, simulate and measure one trained run; write
     coremap + result.json. Only the map as loaded from disk is simulated.
 
-    frames / tick_hz override chip.frames / chip.tick_hz (None or 0: the recipe's; its 0
-    means all test frames / the profile's tick model). coremap: a folder with coremap.npz +
-    coremap.json to simulate against the trained network instead of mapping afresh.
-    spike_frames: frames whose every spike is compared with the network (a number or
+    frames / tick_hz override chip.frames / chip.tick_hz (None: the recipe's; 0, there as
+    here, means all test frames / the profile's tick model). coremap: a folder with
+    coremap.npz + coremap.json to simulate against the trained network instead of mapping
+    afresh. spike_frames: frames whose every spike is compared with the network (a number or
     "all"). result.json's "equivalence" says whether the chip is the trained network; it is
     written either way. Reuses the stored result when it was made from the same network,
     run, chip settings and sample, unless force or coremap."""

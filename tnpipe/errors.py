@@ -7,8 +7,15 @@ no traceback, because the fix is in the user's hands, not in the code.
 """
 
 
+import difflib
+from collections.abc import Iterable
+
+
 class TnpipeError(Exception):
     """Base class: a one-line, user-actionable message."""
+
+    exit_code = 1
+    label = "error"
 
 
 class DataError(TnpipeError):
@@ -38,3 +45,23 @@ class MappingError(TnpipeError):
 
 class TrainingError(TnpipeError):
     """Training cannot go on (e.g. the loss became NaN); the last good checkpoint stays."""
+
+
+class LockedError(TnpipeError):
+    """Another process is writing the same run folder or prepared dataset."""
+
+
+class TrainingInterrupted(TnpipeError):
+    """SIGINT/SIGTERM stopped training between steps; the last epoch's checkpoint stays."""
+
+    exit_code = 130   # what a shell reports for a process ended by Ctrl-C
+    label = "interrupted"
+    detail = ""       # the message without its "continue with: COMMAND"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'cifar10'?)' for the closest of `choices` (case ignored), else ''."""
+    choices = list(choices)
+    folded = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""

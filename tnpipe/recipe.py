@@ -19,7 +19,7 @@ from typing import Any
 
 from tnpipe.chip.config import ChipCfg
 from tnpipe.data.config import DataCfg
-from tnpipe.errors import RecipeError
+from tnpipe.errors import RecipeError, did_you_mean
 from tnpipe.settings import build, parse_override
 from tnpipe.train.config import TrainCfg
 
@@ -46,7 +46,8 @@ class Recipe:
     def network(self, name: str) -> str:
         if name not in self.networks:
             raise RecipeError(
-                f"{self.path}: no network {name!r}; this recipe defines: {', '.join(self.networks) or '(none)'}"
+                f"{self.path}: no network {name!r}{did_you_mean(name, self.networks)}; this recipe defines: "
+                f"{', '.join(self.networks) or '(none)'}"
             )
         return self.networks[name]
 

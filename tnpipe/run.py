@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tnpipe import paths
-from tnpipe.errors import RecipeError, TnpipeError
+from tnpipe.errors import RecipeError, TnpipeError, TrainingInterrupted
 
 DEFAULT_NETWORK = "tiny"
 
@@ -59,6 +59,7 @@ class RunOptions:
     overrides: tuple[str, ...] = ()
     frames: int | None = None
     tensorboard: bool = False       # train with TensorBoard events in each run folder
+    resume: bool = False      # continue an interrupted training (train --resume)
 
 
 def choose_datasets(names: Sequence[str] | None, all_: bool, synthetic: bool,
@@ -71,6 +72,23 @@ def choose_datasets(names: Sequence[str] | None, all_: bool, synthetic: bool,
 
     root = paths.raw_root() if raw_root is None else Path(raw_root)
     return choose(names, all_, synthetic or paths.raw_dir(OPEN_EXTRA, False, root).is_dir())
+
+
+def check_settings(names: Sequence[str], opt: RunOptions) -> None:
+    """Every chosen dataset's recipe loads with the --set overrides and defines the network,
+    before any stage starts (a typo must not wait for a dataset to be prepared)."""
+    from tnpipe.recipe import load_recipe
+    from tnpipe.settings import parse_override
+
+    for ov in opt.overrides:
+        parse_override(ov)
+    for name in names:
+        path = paths.recipe_path(name)
+        if not path.is_file():
+            continue   # reported by the dataset's prepare stage, which the others do not wait for
+        recipe = load_recipe(path, list(opt.overrides))
+        recipe.network(opt.network)
+        recipe.train.for_network(opt.network, list(opt.overrides), f"{path} [train]").validate(f"{path} [train]")
 
 
 def _data_cfg(name: str, overrides: Sequence[str]):
@@ -102,15 +120,18 @@ def _stages(name: str, opt: RunOptions):
         from tnpipe import train as stage
 
         out = stage.train(recipe, opt.network, overrides=opt.overrides, device=opt.device,
-                          synthetic=opt.synthetic, force=opt.force, tensorboard=opt.tensorboard)
+                          synthetic=opt.synthetic, force=opt.force, resume=opt.resume,
+                          tensorboard=opt.tensorboard)
         state["run_dir"] = Path(out.path)
         return out
 
     def deploy():
         from tnpipe import deploy as stage
+        from tnpipe.locks import hold, run_lock
 
-        return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
-                            overrides=opt.overrides)
+        with hold(run_lock(state["run_dir"]), str(state["run_dir"])):
+            return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
+                                overrides=opt.overrides)
 
     return [("prepare", prepare), ("train", train), ("deploy", deploy)]
 
@@ -129,10 +150,10 @@ def run_dataset(name: str, opt: RunOptions = RunOptions(),
             out = call()
             o = StageOutcome(label, stage, out.status, time.perf_counter() - start, str(out.path))
             path = Path(out.path)
+        except (KeyboardInterrupt, TrainingInterrupted):   # the user stops the whole run
+            raise
         except TnpipeError as e:
             o = StageOutcome(label, stage, "failed", time.perf_counter() - start, str(e))
-        except KeyboardInterrupt:
-            raise
         except Exception as e:  # a bug in a stage must not stop the other datasets, nor pass unseen
             tb = traceback.extract_tb(e.__traceback__)[-1]
             o = StageOutcome(label, stage, "failed", time.perf_counter() - start,

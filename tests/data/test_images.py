@@ -326,7 +326,8 @@ def test_missing_dataset_names_expected_files_and_how_to_get_them(roots):
 def test_unknown_dataset_lists_valid_names(roots):
     r = runner.invoke(app, ["prepare", "cifar11"])
     assert r.exit_code == 1
-    assert _one_line(r.stderr) == ("error: unknown dataset 'cifar11'; valid names: cifar10, cifar100, svhn, gtsrb, "
+    assert _one_line(r.stderr) == ("error: unknown dataset 'cifar11' (did you mean 'cifar10'?); valid names: "
+                                   "cifar10, cifar100, svhn, gtsrb, "
                                    "logo32, vad, timit_class, timit_frames, fsdd")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from tnpipe.chip.placement import check_placement
+from tnpipe.errors import RecipeError
 
 
 @dataclass
@@ -16,3 +18,7 @@ class ChipCfg:
 
     def __post_init__(self) -> None:
         check_placement(self.placement)   # a bad name fails when the recipe loads, not after mapping
+        if isinstance(self.frames, int) and self.frames < 0:
+            raise RecipeError(f"frames: {self.frames} must be >= 0 (0 = the whole test split)")
+        if isinstance(self.tick_hz, (int, float)) and not (math.isfinite(self.tick_hz) and self.tick_hz >= 0):
+            raise RecipeError(f"tick_hz: {self.tick_hz} must be a finite number >= 0 (0 = the profile's tick model)")

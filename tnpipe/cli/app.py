@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 
@@ -16,6 +17,7 @@ app = typer.Typer(
         "constraints, deploy them onto cores, and report accuracy, frames/s and mW."
     ),
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -23,7 +25,8 @@ app = typer.Typer(
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a TnpipeError into one red line on stderr and exit code 1 (no traceback)."""
+    """Turn a TnpipeError into one line on stderr ("error: ..." and exit code 1, or
+    "interrupted: ..." and 130 for a stopped training), no traceback."""
     try:
         yield
     except TnpipeError as e:
@@ -32,10 +35,26 @@ def user_errors() -> Iterator[None]:
         from tnpipe.log import err
 
         # escape: messages quote recipe sections like "[train]", which rich would eat as markup
-        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        colour = "bold red" if e.exit_code == 1 else "bold yellow"
+        err.print(f"[{colour}]{e.label}:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(e.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("tnpipe")
+        except PackageNotFoundError:   # run from a source tree that was never installed
+            from tnpipe import __version__ as v
+        typer.echo(f"tnpipe {v}")
+        raise typer.Exit(0)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    _show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print tnpipe's version and exit.")] = False,
+) -> None:
     """Eedn on a simulated TrueNorth: prepare, train, deploy, report (or `run` all four)."""

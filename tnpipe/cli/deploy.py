@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate
 
 
 def _layer_table(cm, title: str):
@@ -78,13 +79,27 @@ def _equivalence(eq: dict) -> None:
         raise typer.Exit(3)
 
 
-@app.command()
+def _check_run_folder(target: Path) -> None:
+    """A recipe given where a run folder is expected is the likeliest slip: say so."""
+    from tnpipe.errors import ArtifactError
+    if target.is_file() and target.suffix == ".toml":
+        raise ArtifactError(f"{target}: a recipe, but deploy takes a run folder made by `tnpipe train` (e.g. "
+                            f"results/{target.stem}/tiny); to map the recipe's network without training: "
+                            f"tnpipe deploy --plan-only {target} --network NAME")
+    if not target.is_dir():
+        raise ArtifactError(f"{target}: run folder not found; expected results/NAME/NET made by `tnpipe train`")
+    if (target / "train.json").is_file() and not (target / "network.npz").is_file():
+        raise ArtifactError(f"{target / 'network.npz'}: not found; the run's exported network is missing "
+                            "(train it again with `tnpipe train ... --force`)")
+
+
+@app.command(cls=Command)
 def deploy(
     target: Annotated[Path, typer.Argument(help="Run folder (results/NAME/NET), or with --plan-only a recipe TOML.")],
-    frames: Annotated[int | None, typer.Option(help="Test frames to simulate (default: the recipe's chip.frames, else all).")] = None,
-    tick_hz: Annotated[float | None, typer.Option(help="Fixed tick rate in Hz (default: the recipe's chip.tick_hz, else the energy profile's tick model).")] = None,
+    frames: Annotated[int | None, typer.Option(min=0, help="Test frames to simulate, >= 0; 0 = the whole test split (default: the recipe's chip.frames).")] = None,
+    tick_hz: Annotated[float | None, typer.Option(callback=check_rate, help="Fixed tick rate in Hz, >= 0; 0 = the energy profile's tick model (default: the recipe's chip.tick_hz).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a \\[chip] setting of the recipe the run was trained with, e.g. --set chip.placement=snake (repeatable).")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda for the chip simulation.")] = "cpu",
+    device: Annotated[str, typer.Option(callback=check_device, help=f"{DEVICE_HELP}, for the chip simulation.")] = "cpu",
     force: Annotated[bool, typer.Option(help="Redo even when result.json was made from the same network, run and chip settings.")] = False,
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Map the recipe's network architecture alone and print cores per layer.")] = False,
     network: Annotated[str | None, typer.Option(help="With --plan-only: the recipe network to map, e.g. 1chip.")] = None,
@@ -104,10 +119,13 @@ def deploy(
         if plan_only:
             _plan_only(target, network, overrides)
             return
+        _check_run_folder(target)
         from tnpipe.deploy import deploy as deploy_stage
+        from tnpipe.locks import hold, run_lock
 
-        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force, overrides=overrides,
-                           coremap=coremap, spike_frames=spike_frames)
+        with hold(run_lock(target), str(target)):
+            out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
+                               overrides=overrides, coremap=coremap, spike_frames=spike_frames)
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")

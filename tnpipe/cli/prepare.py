@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import Command
 from tnpipe.data import NAMES_HELP
 from tnpipe.errors import DataError, TnpipeError
 
@@ -49,7 +50,7 @@ def _prepare_each(chosen: list[str], **kw) -> tuple[list, list[str]]:
     return done, failed
 
 
-@app.command()
+@app.command(cls=Command)
 def prepare(
     names: Annotated[list[str] | None, typer.Argument(help=f"Datasets: {NAMES_HELP}")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The eight benchmarks (plus fsdd where its data is present or with --synthetic).")] = False,

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device
 from tnpipe.data import NAMES_HELP
+from tnpipe.errors import TrainingInterrupted
 
 COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
 
@@ -21,8 +23,16 @@ def _show(o) -> None:
               highlight=False, soft_wrap=True)
 
 
+def _not_exact(results: list[Path]) -> list[Path]:
+    """The deployed runs whose chip is not exactly the trained network (result.json's equivalence)."""
+    import json
+
+    return [p for p in results if not json.loads(p.read_text()).get("equivalence", {}).get("exact", False)]
+
+
 def _finish(summary, chosen: list[str], plot: bool) -> None:
-    """The report of what was deployed, then each failure on its own line (exit 1)."""
+    """The report of what was deployed, then each failure on its own line (exit 1), else
+    each run whose chip is not exactly its trained network (exit 3, as `deploy`)."""
     from tnpipe.cli.report import show_run_report
     from tnpipe.log import err
 
@@ -34,33 +44,60 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
         for o in summary.failures:
             err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+    for p in (bad := _not_exact(summary.results)):
+        err.print(f"[bold red]error:[/] {p}: the chip is not exactly the trained network (see its equivalence)",
+                  highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(3)
 
 
-@app.command()
+def _resume_command(names, all_: bool, opt) -> str:
+    """This `tnpipe run` command line with --resume: what continues an interrupted run."""
+    import shlex
+    argv = ["tnpipe", "run"] + (["--all"] if all_ else list(names or ()))
+    argv += ["--synthetic"] if opt.synthetic else []
+    argv += ["--network", opt.network] if opt.network != "tiny" else []
+    argv += ["--raw-root", str(opt.raw_root)] if opt.raw_root is not None else []
+    argv += ["--device", opt.device] if opt.device != "cpu" else []
+    argv += ["--frames", str(opt.frames)] if opt.frames is not None else []
+    for o in opt.overrides:
+        argv += ["--set", o]
+    return shlex.join(argv + ["--resume"])
+
+
+@app.command(cls=Command)
 def run(
     names: Annotated[list[str] | None, typer.Argument(help=f"Datasets: {NAMES_HELP}")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The eight benchmarks (plus fsdd with --synthetic or where its raw folder exists).")] = False,
     synthetic: Annotated[bool, typer.Option(help="Use the generated stand-ins (labelled synthetic all the way into the report).")] = False,
     network: Annotated[str, typer.Option(help="Recipe network to train and deploy for every dataset.")] = "tiny",
     raw_root: Annotated[Path | None, typer.Option(help="Root of raw data, one folder per dataset in its official layout (default datasets/raw, or $TNPIPE_RAW_ROOT).")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda, for training and the chip simulation.")] = "cpu",
+    device: Annotated[str, typer.Option(callback=check_device, help=f"{DEVICE_HELP}, for training and the chip simulation.")] = "cpu",
     set_: Annotated[list[str] | None, typer.Option("--set", help="Recipe override section.key=value, passed to every stage (repeatable), e.g. --set train.epochs=1 or --set chip.placement=snake.")] = None,
-    frames: Annotated[int | None, typer.Option(help="Test frames to run on the simulated chip (default: the recipe's, else all).")] = None,
+    frames: Annotated[int | None, typer.Option(min=0, help="Test frames to run on the simulated chip, >= 0; 0 = the whole test split (default: the recipe's chip.frames).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted training from its checkpoint.pt (as train --resume).")] = False,
     force: Annotated[bool, typer.Option(help="Redo every stage even where its artifact exists and verifies.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png and the chip floorplans.")] = False,
     tensorboard: Annotated[bool, typer.Option(help="Also write TensorBoard events into each run folder's tensorboard/ (needs the tensorboard package).")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
     from tnpipe.log import err
-    from tnpipe.run import RunOptions, choose_datasets, run_pipeline
+    from tnpipe.run import RunOptions, check_settings, choose_datasets, run_pipeline
 
     with user_errors():
         chosen = choose_datasets(names, all_, synthetic, raw_root)
+        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames,
+                         tensorboard=tensorboard, resume=resume)
+        check_settings(chosen, opt)
         err.print(f"[bold]run[/] {len(chosen)} dataset(s), network {network!r}"
                   f"{', synthetic stand-ins' if synthetic else ''}: {' '.join(chosen)}", highlight=False)
 
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
 
-        opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames, tensorboard)
-        _finish(run_pipeline(chosen, opt, on_stage=_show, on_dataset=header), chosen, plot)
+        try:
+            summary = run_pipeline(chosen, opt, on_stage=_show, on_dataset=header)
+        except TrainingInterrupted as e:
+            again = _resume_command(names, all_, opt)
+            raise TrainingInterrupted(f"{e.detail}; continue with: {again}") from None
+        _finish(summary, chosen, plot)

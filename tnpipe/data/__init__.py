@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from tnpipe.errors import DataError
+from tnpipe.errors import DataError, did_you_mean
 
 # name -> "module:Class"
 _REGISTRY: dict[str, str] = {
@@ -36,7 +36,8 @@ def check_names(names: list[str] | tuple[str, ...] | None) -> list[str]:
         raise DataError(f"name at least one dataset or pass --all; valid names: {', '.join(DATASET_NAMES)}")
     for n in names:
         if n not in _REGISTRY:
-            raise DataError(f"unknown dataset {n!r}; valid names: {', '.join(DATASET_NAMES)}")
+            raise DataError(f"unknown dataset {n!r}{did_you_mean(n, DATASET_NAMES)}; valid names: "
+                            f"{', '.join(DATASET_NAMES)}")
     return list(dict.fromkeys(names))
 
 

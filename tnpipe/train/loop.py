@@ -30,6 +30,7 @@ from tnpipe.nn.layers import sparsity_penalty
 from tnpipe.nn.network import EednNet
 from tnpipe.train import metrics, schedule
 from tnpipe.train.distributed import Dist
+from tnpipe.train.interrupt import Stopped, StopRequest
 from tnpipe.train.plan import RunPlan
 
 EpochHook = Callable[[int], None]   # called with the epoch just completed (after its checkpoint)
@@ -61,6 +62,7 @@ class TrainingRun:
     epochs_done: int = 0
     out_of_time: bool = False
     tensorboard: Any = None                  # a SummaryWriter when train(tensorboard=True)
+    stop: StopRequest = field(default_factory=StopRequest)   # SIGINT/SIGTERM, read between steps
 
     # ------------------------------------------------------------------ setting up
     @classmethod
@@ -87,20 +89,16 @@ class TrainingRun:
             state = Checkpoint.load(ckpt_path, map_location=self.device)
             if state.run_key != self.plan.key:
                 raise TrainingError(f"{ckpt_path}: checkpoint was made with other settings (run key {state.run_key}, "
-                                    f"now {self.plan.key}); drop --resume or use --force to start over")
+                                    f"now {self.plan.key}); use --force to start over (the old log and "
+                                    "checkpoint are moved aside, kept)")
             self.model.load_state_dict(state.model)
             self.optimizer.load_state_dict(state.optimizer)
             self.history, self.start_epoch = list(state.history), int(state.epoch)
             if self.dist.main:
                 console.print(f"resuming {rd} after epoch {self.start_epoch}/{self.plan.cfg.epochs}")
-        elif self.dist.main and ckpt_path.is_file() and not force:
-            console.print(f"{ckpt_path}: an earlier run's checkpoint is there; starting over "
-                          "(use --resume to continue an unfinished run with the same settings)")
-        self.epochs_done = self.start_epoch
+        self.epochs_done = self.start_epoch   # an earlier run's files were moved aside by the stage
         if self.dist.main:
             rd.mkdir(parents=True, exist_ok=True)
-            if self.start_epoch == 0 and (rd / "train.log").exists():
-                (rd / "train.log").unlink()
 
     # ------------------------------------------------------------------ geometry of an epoch
     @property
@@ -131,8 +129,10 @@ class TrainingRun:
         ddp = self.dist.wrap(self.model, self.device)
         self.model.train()
         for epoch in range(self.start_epoch, cfg.epochs):
+            self._stop_if_asked(epoch, 0)
             t0 = time.perf_counter()
             sums = self.train_epoch(epoch, ddp, clock)
+            self._stop_if_asked(epoch, sums.seen // self.local_bs)
             if sums.seen == 0:  # the budget ran out before this epoch's first step
                 if self.dist.main:
                     self.log(f"time budget of {cfg.time_budget_min:g} min spent: stopped before epoch {epoch + 1}")
@@ -145,6 +145,15 @@ class TrainingRun:
                     self.log(f"time budget of {cfg.time_budget_min:g} min spent: stopped in epoch {epoch + 1} "
                              f"(* = partial epoch, {sums.seen} frames per process)")
                 break
+
+    def _stopping(self) -> bool:
+        return self.dist.any_flag(self.stop.requested, self.device) if self.dist.world > 1 else self.stop.requested
+
+    def _stop_if_asked(self, epoch: int, steps_done: int) -> None:
+        """Stop (the caller turns this into one line and exit 130) if a signal came; the
+        checkpoint on disk holds the last completed epoch, `self.epochs_done`."""
+        if self._stopping():
+            raise Stopped(self.stop.name, epoch + 1, steps_done, self.steps_per_epoch, self.epochs_done)
 
     def train_epoch(self, epoch: int, ddp: torch.nn.Module, clock: Clock) -> EpochSums:
         p, steps = self.plan, self.steps_per_epoch
@@ -167,6 +176,8 @@ class TrainingRun:
                 self.step(epoch, step, perm[step * self.local_bs:(step + 1) * self.local_bs], gen, ddp, sums)
                 if bar:
                     bar.advance(task)
+                if self._stopping():   # the step is whole; abandon the rest of the epoch
+                    break
         finally:
             if bar:
                 bar.stop()

@@ -65,7 +65,12 @@ def plan_run(recipe_path: Path, network: str, overrides: Sequence[str] = (), see
     prep = paths.prepared_dir(name, synthetic)
     if not (prep / "meta.json").is_file():
         flag = " --synthetic" if synthetic else ""
-        raise DataError(f"{prep}: prepared dataset not found; run `tnpipe prepare {name}{flag}` first")
+        other = paths.prepared_dir(name, not synthetic)
+        also = ""   # the set the user did prepare, when it is the other kind (case: prepare --synthetic, train without)
+        if (other / "meta.json").is_file():
+            also = (f"; a synthetic stand-in is prepared ({other}): add --synthetic to train on it" if not synthetic
+                    else f"; the real {name} is prepared ({other}): drop --synthetic to train on it")
+        raise DataError(f"{prep}: prepared dataset not found; run `tnpipe prepare {name}{flag}` first{also}")
     files = PreparedRecord.load(prep).files
     recipe_dict = recipe.to_dict()
     recipe_dict["train"] = asdict(cfg)  # the settings this network actually trains with

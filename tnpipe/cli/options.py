@@ -1,0 +1,59 @@
+"""What every command shares: option checks at the command line (before any work starts)
+and the hint for an unknown option that is really a recipe setting (`--epochs`)."""
+
+from __future__ import annotations
+
+import math
+
+import typer
+from typer.core import TyperCommand
+
+try:   # typer >= 0.20 carries its own copy of click; older versions use click itself
+    from typer._click.exceptions import NoSuchOption
+except ImportError:  # pragma: no cover
+    from click.exceptions import NoSuchOption
+
+DEVICE_HELP = "cpu, cuda or cuda:N"
+
+
+def check_device(value: str | None) -> str | None:
+    """--device: cpu, cuda or cuda:N (refused at the command line, exit 2)."""
+    if value is None or value in ("cpu", "cuda"):
+        return value
+    if value.startswith("cuda:") and value[5:].isdigit():
+        return value
+    raise typer.BadParameter(f"{value!r}: expected {DEVICE_HELP}")
+
+
+def check_rate(value: float | None) -> float | None:
+    """A float option that must be finite and >= 0 ('nan' and 'inf' parse as floats)."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{value!r}: expected a finite number >= 0")
+    return value
+
+
+def setting_hint(option: str) -> str:
+    """'--epochs' -> the --set form when it names a recipe setting, else ''."""
+    from tnpipe.chip.config import ChipCfg
+    from tnpipe.data.config import DataCfg
+    from tnpipe.train.config import TrainCfg
+
+    key = option.lstrip("-").replace("-", "_")
+    for section, cls in (("train", TrainCfg), ("chip", ChipCfg), ("data", DataCfg)):
+        if key in cls.__dataclass_fields__:
+            return f"recipe settings are set with --set, e.g. --set {section}.{key}=VALUE"
+    return ""
+
+
+class Command(TyperCommand):
+    """A Typer command whose unknown-option error names the --set form of a recipe setting
+    (click itself suggests close option names: --netwrk -> --network)."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as e:
+            hint = "" if e.possibilities else setting_hint(e.option_name)
+            if hint:
+                e.message = f"No such option: {e.option_name}; {hint}"
+            raise
