@@ -106,6 +106,16 @@ def test_a_tampered_map_is_refused_before_it_runs(trained, tmp_path):
     assert res.exit_code == 1 and "sha256" in res.output and "Traceback" not in res.output
 
 
+def test_a_folder_without_a_core_map_is_one_line(trained, tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    res = runner.invoke(app, ["deploy", str(trained), "--coremap", str(folder)])
+    assert res.exit_code == 1
+    assert res.stderr == (f"error: --coremap {folder}: no coremap.npz or coremap.json there; expected a folder "
+                          "that `tnpipe deploy` wrote (a run folder) or a copy of its coremap.npz + coremap.json\n")
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("name", sorted(CORRUPTIONS))
 def test_each_corrupted_map_is_not_exact_and_exits_3(trained, tmp_path, name):
     """The corruption goes to the first candidate site that changes the chip's spikes or

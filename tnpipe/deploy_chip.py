@@ -50,6 +50,10 @@ def load_given(folder: Path, desc):
     folder = Path(folder)
     if not folder.is_dir():
         raise MappingError(f"--coremap {folder}: not a folder; expected one holding coremap.npz and coremap.json")
+    missing = [f for f in ("coremap.npz", "coremap.json") if not (folder / f).is_file()]
+    if missing:   # the loader's own hint ("run tnpipe deploy") is wrong for a map handed in
+        raise MappingError(f"--coremap {folder}: no {' or '.join(missing)} there; expected a folder that "
+                           "`tnpipe deploy` wrote (a run folder) or a copy of its coremap.npz + coremap.json")
     cm = CoreMap.load(folder)
     n_in = int(np.prod(desc.input_shape))
     if (cm.n_inputs, cm.n_outputs) != (n_in, desc.num_classes):
