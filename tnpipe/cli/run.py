@@ -25,9 +25,9 @@ def _show(o) -> None:
 
 def _not_exact(results: list[Path]) -> list[Path]:
     """The deployed runs whose chip is not exactly the trained network (result.json's equivalence)."""
-    import json
+    from tnpipe.artifacts import load_result
 
-    return [p for p in results if not json.loads(p.read_text()).get("equivalence", {}).get("exact", False)]
+    return [p for p in results if not load_result(p).get("equivalence", {}).get("exact", False)]
 
 
 def _finish(summary, chosen: list[str], plot: bool) -> None:
