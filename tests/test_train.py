@@ -14,7 +14,7 @@ import tnpipe.train.schedule as schedule
 from tnpipe.artifacts import NetworkDescription, PreparedDataset
 from tnpipe.artifacts.checkpoint import load_checkpoint
 from tnpipe.cli import app
-from tnpipe.errors import DataError, TrainingError
+from tnpipe.errors import DataError, RecipeError, TrainingError
 from tnpipe.nn.export import load_trained
 from tnpipe.train import train
 
@@ -239,3 +239,42 @@ def test_lr_schedules():
     assert lr_at(cos, 0, 100) == 1.0 and lr_at(cos, 50, 100) == pytest.approx(0.5)
     assert lr_at(cos, 10, 100, time_frac=0.5) == pytest.approx(0.5)   # the budget leads
     assert lr_at(cos, 10, 100, time_frac=2.0) == pytest.approx(0.0)
+
+
+def test_bias_lr_scale_scales_only_the_thresholds_step():
+    """SGD's first step is -lr x grad: the biases move by lr x bias_lr_scale x grad, the
+    weights by lr x grad, and the schedule's per-step lr keeps that ratio."""
+    from tnpipe.netspec import parse_network
+    from tnpipe.nn.network import EednNet
+    from tnpipe.train.config import TrainCfg
+
+    torch.manual_seed(0)
+    model = EednNet(parse_network("S-8 P4-64(2) N-120(4)", (3, 8, 8), 10))
+    cfg = TrainCfg(optimizer="sgd", lr=20.0, momentum=0.9, bias_lr_scale=0.1)
+    opt = schedule.make_optimizer(model, cfg)
+    schedule.set_lr(opt, 4.0)                       # what a step of the schedule does
+    x, y = torch.rand(16, 3, 8, 8), torch.arange(16) % 10
+    schedule.loss_fn(model(x), y, 1.0).backward()
+    bias, hidden = model.chip[0].bn.bias, model.chip[0].conv.hidden
+    before = bias.detach().clone(), hidden.detach().clone()
+    opt.step()
+    assert torch.allclose(before[0] - bias.detach(), 4.0 * 0.1 * bias.grad, rtol=1e-5, atol=1e-6)
+    # atol: |w| ~ 1 carries a float32 rounding of ~6e-8 into the difference
+    assert torch.allclose(before[1] - hidden.detach(), 4.0 * hidden.grad, rtol=1e-5, atol=1e-6)
+    assert bias.grad.abs().max() > 0 and hidden.grad.abs().max() > 0
+
+
+def test_bias_lr_scale_must_be_positive():
+    from tnpipe.train.config import TrainCfg
+
+    with pytest.raises(RecipeError, match=r"\[train\].bias_lr_scale: 0.0 must be > 0"):
+        TrainCfg(bias_lr_scale=0.0).validate()
+
+
+def test_run_key_ignores_a_later_setting_only_at_its_default():
+    from tnpipe.train.plan import run_key
+
+    recipe = {"data": {"name": "x"}, "train": {"lr": 0.1}}
+    key = run_key(recipe, "S-8", 0, True, {})
+    assert run_key({**recipe, "train": {"lr": 0.1, "bias_lr_scale": 1.0}}, "S-8", 0, True, {}) == key
+    assert run_key({**recipe, "train": {"lr": 0.1, "bias_lr_scale": 0.1}}, "S-8", 0, True, {}) != key

@@ -27,6 +27,8 @@ class TrainCfg:
     momentum: float = 0.9                         # [EEDN] (SGD); Adam uses it as beta1
     lr_drops: list[float] = field(default_factory=lambda: [0.5, 0.75])  # fractions of training where lr /= 10 [EEDN: twice]
     weight_decay: float = 0.0                     # [EEDN] 1e-7, only for networks of 4+ chips
+    bias_lr_scale: float = 1.0                    # the thresholds' (BN biases') learning rate / lr. Not in the
+                                                  # paper: with SGD at its lr 20 the biases need 0.1 (recipes)
     sparsity_gamma: float = 0.0                   # [EEDN] 1e-4 for networks above half a chip
     hysteresis: float = 0.1                       # [EEDN] trinary rounding dead band h
     dropout: float = 0.5                          # rate for 'D' tokens
@@ -74,6 +76,8 @@ class TrainCfg:
             raise RecipeError(f"{where}.dropout: {self.dropout} must be in [0, 1)")
         if not 0.0 <= self.hysteresis < 0.5:
             raise RecipeError(f"{where}.hysteresis: {self.hysteresis} must be in [0, 0.5)")
+        if not self.bias_lr_scale > 0:
+            raise RecipeError(f"{where}.bias_lr_scale: {self.bias_lr_scale} must be > 0 (the biases' lr = lr x this)")
         if self.time_budget_min < 0:
             raise RecipeError(f"{where}.time_budget_min: {self.time_budget_min} must be >= 0 (0 = no budget)")
         if any(not 0.0 < f < 1.0 for f in self.lr_drops):

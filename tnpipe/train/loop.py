@@ -186,8 +186,7 @@ class TrainingRun:
     def step(self, epoch: int, step: int, idx: torch.Tensor, gen: torch.Generator, ddp: torch.nn.Module,
              sums: EpochSums) -> None:
         cfg, model = self.plan.cfg, self.model
-        for g in self.optimizer.param_groups:
-            g["lr"] = sums.lr
+        schedule.set_lr(self.optimizer, sums.lr)
         idx = idx.to(self.device)
         xb = schedule.augment(self.tensors["x_train"][idx], cfg.augment if self.ds.kind == "image" else "none", gen)
         yb = self.tensors["y_train"][idx]

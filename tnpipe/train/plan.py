@@ -38,12 +38,16 @@ class RunPlan:
         return f"tnpipe prepare {self.name}{' --synthetic' if self.synthetic else ''}"
 
 
+LATER_DEFAULTS = {"bias_lr_scale": 1.0}   # [train] settings newer than run keys, at their default
+
+
 def run_key(recipe_dict: dict[str, Any], network_text: str, seed: int, synthetic: bool,
             prepared_files: dict[str, str]) -> str:
     """Everything that defines a run's outcome (not the device, the process count or [chip])."""
-    # settings that change speed, not the outcome, stay out (threads, eval batch)
+    # settings that change speed, not the outcome, stay out (threads, eval batch); a setting
+    # added later stays out at its default, so runs trained before it existed keep their key
     train_cfg = {k: v for k, v in recipe_dict["train"].items()
-                 if k not in ("per_network", "threads", "eval_batch_size")}
+                 if k not in ("per_network", "threads", "eval_batch_size") and LATER_DEFAULTS.get(k, object()) != v}
     blob = json.dumps({"data": recipe_dict["data"], "train": train_cfg, "network": network_text,
                        "seed": seed, "synthetic": synthetic, "prepared": prepared_files},
                       sort_keys=True)

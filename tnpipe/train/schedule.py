@@ -29,13 +29,22 @@ def loss_fn(votes: torch.Tensor, y: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def make_optimizer(model: EednNet, cfg: TrainCfg) -> torch.optim.Optimizer:
-    """Weight decay (EEDN: 4+ chip networks only) applies to weights, never to the biases."""
+    """Weight decay (EEDN: 4+ chip networks only) applies to weights, never to the biases.
+    Each group's `lr_scale` multiplies the scheduled lr (`set_lr`): the biases train at
+    lr x bias_lr_scale."""
     weights = [model.transduction.conv.weight] + [layer.conv.hidden for layer in model.chip]
     biases = [layer.bn.bias for layer in model.spiking_layers()]
-    groups = [{"params": weights, "weight_decay": cfg.weight_decay}, {"params": biases, "weight_decay": 0.0}]
+    groups = [{"params": weights, "weight_decay": cfg.weight_decay, "lr_scale": 1.0},
+              {"params": biases, "weight_decay": 0.0, "lr_scale": cfg.bias_lr_scale, "lr": cfg.lr * cfg.bias_lr_scale}]
     if cfg.optimizer == "adam":
         return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999))
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The schedule's lr for this step, times each group's own lr_scale."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def augment(x: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
