@@ -41,7 +41,7 @@ ARMS: dict[str, tuple[str, list[str], dict[str, str], str]] = {
                "the same math, fewer steps in the budget"),
     "paper": ("cpu_paper", [], {}, "(b) the paper's optimiser and schedule: SGD momentum 0.9, lr 20, /10 at "
                                    "0.8 and 0.9 of training, sparsity 1e-4, weight decay 1e-7 (recipe network cpu_paper)"),
-    "h0": ("cpu", ["train.hysteresis=0.0"], {}, "(c) hysteresis 0 (the 12-minute ablation's best arm, +1.75 points)"),
+    "h01": ("cpu", ["train.hysteresis=0.1"], {}, "the paper's hysteresis 0.1 on the cpu network (the recipe before session 4)"),
     "h05": ("cpu", ["train.hysteresis=0.05"], {}, "(c) hysteresis 0.05: half the paper's dead band"),
     "lr04": ("cpu", ["train.lr=0.04"], {}, "(c) Adam lr 0.04: the lr trend 0.01 -> 0.03 had not flattened"),
     "flipcrop": ("cpu", ["train.augment=flipcrop"], {}, "(c) flips + 4-pixel crops ([CVPR17]: +1.5 points)"),

@@ -19,6 +19,8 @@ images/s of
     eedn today   Eedn as trained before issue 14: fp32, channels-last, numba kernels
     eedn auto    the fastest exact setting, training's default: train.precision=auto (fp32 on
                  CPU, bf16 on CUDA) and, on CPU, the N/P layers as matrix products
+    eedn +nchw32 on CPU, the layout experiment: auto, plus the 3x3 layers of >= 32 groups in
+                 NCHW (faster alone, not in whole steps so far; off by default)
     eedn bf16    on CPU only if the layer timings say bf16 could pay (its layers within 1.5x
                  of fp32; on a CPU without a bf16 matrix unit they are ~7-10x slower)
 in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
@@ -144,31 +146,32 @@ def _eedn_step(model, opt, x, y):
         model.update_trinary()  # clip + hysteresis: part of every Eedn step
 
 
-def step_rates(text: str, device: str, arms: dict[str, tuple[str, bool]], batch: int = 64, rounds: int = 5,
+def step_rates(text: str, device: str, arms: dict[str, tuple[str, bool, int]], batch: int = 64, rounds: int = 5,
                steps: int = 3) -> dict[str, float]:
     """images/s of the float network and of each Eedn arm {label: (precision, matrix-product
-    path for N/P layers)}, in alternating rounds (median)."""
+    path for N/P layers, NCHW_MIN_GROUPS)}, in alternating rounds (median)."""
     spec = parse_network(text, SHAPE, CLASSES)
     models, matmul = {}, {}
-    for label, (p, mm) in arms.items():
+    fast_paths = (precision.MATMUL_CPU, precision.NCHW_MIN_GROUPS)   # the defaults, restored after each arm
+    for label, (p, mm, nchw_groups) in arms.items():
         torch.manual_seed(0)
         models[label] = EednNet(spec, dropout=0.0).to(device)
         models[label].set_precision(p, device)
-        matmul[label] = mm
+        matmul[label] = (mm, nchw_groups)
     torch.manual_seed(0)
     models["float"] = FloatNet(spec, next(iter(models.values())).readout.class_of_feature.cpu()).to(device)
-    matmul["float"] = False
+    matmul["float"] = (False, 0)
     opts = {k: torch.optim.Adam(m.parameters(), 1e-3) for k, m in models.items()}
     x = torch.randn(batch, *SHAPE, device=device)
     y = torch.randint(0, CLASSES, (batch,), device=device)
 
     def run(k: str, n: int) -> None:
-        precision.MATMUL_CPU = matmul[k]
+        precision.MATMUL_CPU, precision.NCHW_MIN_GROUPS = matmul[k]
         try:
             for _ in range(n):
                 _eedn_step(models[k], opts[k], x, y)
         finally:
-            precision.MATMUL_CPU = True
+            precision.MATMUL_CPU, precision.NCHW_MIN_GROUPS = fast_paths
 
     def timed(k: str) -> float:
         if device.startswith("cuda"):
@@ -202,10 +205,11 @@ def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overri
     return meta["hw_test_acc"], minutes, meta
 
 
-def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int) -> tuple[float, dict]:
+def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, rounds: int = 9) -> tuple[float, dict]:
     """Prints the layer table and the step rates of one network; -> (fastest/float, rates)."""
     spec = parse_network(recipe.network(net), SHAPE, CLASSES)
-    arms = {"eedn today": ("fp32", False), "eedn auto": ("auto", True)}
+    nchw = precision.NCHW_MIN_GROUPS   # 0: the NCHW experiment is off by default (tnpipe/nn/precision.py)
+    arms = {"eedn today": ("fp32", False, 0), "eedn auto": ("auto", True, nchw), "eedn +nchw32": ("auto", True, 32)}
     if device == "cpu":
         rows = layer_table(spec)
         print(f"layers of {net} (forward + backward, ms per image; bf16 = exact forward):")
@@ -216,12 +220,12 @@ def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int) ->
         print(f"  total          fp32 NCHW {tot['fp32_nchw']:.2f}   fp32 channels-last {tot['fp32_cl']:.2f}   "
               f"bf16 channels-last {tot['bf16_cl']:.2f}")
         if tot["bf16_cl"] < 1.5 * tot["fp32_cl"]:
-            arms["eedn bf16"] = ("bf16", True)
+            arms["eedn bf16"] = ("bf16", True, nchw)
         else:
             print(f"  bf16 whole step not timed: its layers are {tot['bf16_cl'] / tot['fp32_cl']:.1f}x fp32's")
     else:
-        arms = {"eedn today": ("fp32", False), "eedn auto": ("auto", True), "eedn fp32": ("fp32", True)}
-    r = step_rates(recipe.network(net), device, arms, batch=batch)
+        arms = {"eedn today": ("fp32", False, 0), "eedn auto": ("auto", True, nchw), "eedn fp32": ("fp32", True, nchw)}
+    r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds)
     eedn = {k: v for k, v in r.items() if k != "float"}
     best = "eedn auto"   # the default execution, chosen by these measurements (not the max of noisy arms)
     fastest_here = max(eedn, key=eedn.get)
@@ -229,7 +233,9 @@ def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int) ->
     achieved = eedn[best] * train_flops / 1e9
     arms = "  ".join(f"{k} {v:.1f}" for k, v in eedn.items())   # the labels, now with their img/s
     print(f"speed {device} {net}: float (plain fp32 NCHW) {r['float']:.1f} img/s  [{arms}]  fastest exact setting "
-          f"(auto = {precision.resolve('auto', device)}{', N/P as matrix products' if device == 'cpu' else ''}): "
+          f"(auto = {precision.resolve('auto', device)}"
+          f"{', N/P as matrix products' if device == 'cpu' else ''}"
+          f"{f', NCHW for >= {nchw} groups' if device == 'cpu' and nchw else ''}): "
           f"{eedn[best]:.1f} img/s  ratio fastest/float {eedn[best] / r['float']:.3f}  "
           f"today/float {r['eedn today'] / r['float']:.3f}  (fastest arm in this run: {fastest_here})")
     ceiling = max(rates.values())
@@ -245,6 +251,7 @@ def main() -> None:
     ap.add_argument("--network", default="cpu", help="network of the accuracy run")
     ap.add_argument("--speed-networks", default="cpu,1chip", help="networks whose training speed is compared")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=9, help="alternating timing rounds per arm (the median is reported)")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
@@ -260,13 +267,13 @@ def main() -> None:
     print(f"matrix products: fp32 {rates['fp32']:.1f} GFLOP/s  bf16 {rates['bf16']:.1f} GFLOP/s")
     ratio = None
     for net in args.speed_networks.split(","):
-        r, _ = speed(recipe, net, "cpu", rates, args.batch)
+        r, _ = speed(recipe, net, "cpu", rates, args.batch, args.rounds)
         if net == "1chip":
             ratio = r
         if torch.get_num_threads() != threads:
             raise SystemExit(f"torch's thread count changed during the timing ({threads} -> {torch.get_num_threads()})")
     if torch.cuda.is_available():
-        speed(recipe, "1chip", "cuda", rates, 256)
+        speed(recipe, "1chip", "cuda", rates, 256, args.rounds)
     acc, minutes = float("nan"), 0.0
     if not args.skip_accuracy:
         work = args.work or Path(tempfile.mkdtemp(prefix="tnpipe-bench-train-"))

@@ -7,6 +7,8 @@ bit for bit, for every convolution shape Eedn's CIFAR-10 networks use.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -183,3 +185,33 @@ def test_pooling_and_1x1_layers_as_matrix_products_equal_the_convolution():
     assert done >= 15
     assert not matmul_applies(torch.zeros(1, 4, 4, 4), 1, 1, 0)            # NCHW map: conv2d
     assert not matmul_applies(torch.zeros(1, 4, 4, 4).bfloat16().contiguous(memory_format=torch.channels_last), 1, 1, 0)
+
+
+def test_many_group_3x3_layers_in_nchw_give_the_same_sums_and_a_channels_last_map(monkeypatch):
+    """With the NCHW experiment on, S layers of >= NCHW_MIN_GROUPS groups convolve in NCHW on
+    CPU: the forward is bit-equal to the channels-last conv2d, the output stays channels-last
+    (the batch-norm kernels read it as rows), the input gradient equal up to summation order."""
+    from tnpipe.nn import precision
+    from tnpipe.nn.layers import TrinaryConv
+
+    assert precision.NCHW_MIN_GROUPS == 0 or "TNPIPE_NCHW_MIN_GROUPS" in os.environ   # off by default
+    monkeypatch.setattr(precision, "NCHW_MIN_GROUPS", 32)
+
+    gen = torch.Generator().manual_seed(5)
+    many = [ls for ls in SHAPES if ls.kind == "S" and ls.groups >= precision.NCHW_MIN_GROUPS]
+    assert len(many) >= 3 and precision.NCHW_MIN_GROUPS > 0
+    for ls in many:
+        x = (torch.rand(2, ls.in_channels, 4, 4, generator=gen) < 0.5).float()
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups)
+        assert precision.nchw_applies(x, ls.groups)
+        ref = F.conv2d(x, conv.trinary.contiguous(memory_format=torch.channels_last), None, ls.stride, ls.padding,
+                       1, ls.groups)
+        out = conv(x)
+        assert torch.equal(ref, out) and out.is_contiguous(memory_format=torch.channels_last), ls.token
+        g = torch.randn(ref.shape, generator=gen)
+        gx_ref, = torch.autograd.grad(ref, x, g)
+        gx, = torch.autograd.grad(out, x, g)
+        assert torch.allclose(gx, gx_ref, rtol=1e-5, atol=1e-5)
+    assert not precision.nchw_applies(torch.zeros(1, 4, 4, 4), precision.NCHW_MIN_GROUPS - 1)
+    assert not precision.nchw_applies(torch.zeros(1, 4, 4, 4).bfloat16(), precision.NCHW_MIN_GROUPS)

@@ -133,6 +133,9 @@ class TrinaryConv(nn.Module):
             return F.conv2d(x.to(dt), w.to(dt), None, self.stride, self.padding, 1, self.groups).float()
         if precision.matmul_applies(x, w.shape[-1], self.stride, self.padding):
             return precision.matmul_conv(x, w, self.groups)   # N and P layers on CPU: same sums, faster
+        if precision.nchw_applies(x, self.groups):   # many-group 3x3 layers on CPU: NCHW is faster there
+            s = F.conv2d(x.contiguous(), w.contiguous(), None, self.stride, self.padding, 1, self.groups)
+            return s.contiguous(memory_format=torch.channels_last)
         return F.conv2d(x, w, None, self.stride, self.padding, 1, self.groups)
 
 

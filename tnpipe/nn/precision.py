@@ -66,6 +66,23 @@ def matmul_applies(x, kernel: int, stride: int, padding: int) -> bool:
             and x.dtype == torch.float32 and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
 
 
+# An experiment kept as a setting, OFF by default: overlapping (3x3) convolutions with many
+# groups (the 1chip network's S-512(32), S-1024(64)) run faster alone in NCHW than in
+# oneDNN's channels-last kernel (forward + backward 0.47 vs 1.13 and 0.33 vs 0.56 ms per
+# image), but whole training steps were not faster with the conversions in and out (1chip
+# 98.8 vs 110.3 img/s, 85.1 vs 86.0; benchmarks/RESULTS.md, "## train"). TNPIPE_NCHW_MIN_GROUPS=32
+# turns it on; exact either way (the same integer sums).
+NCHW_MIN_GROUPS = int(os.environ.get("TNPIPE_NCHW_MIN_GROUPS", "0"))
+
+
+def nchw_applies(x, groups: int) -> bool:
+    """True where an overlapping on-chip convolution runs in NCHW: a float32 CPU map and at
+    least NCHW_MIN_GROUPS groups (NCHW_MIN_GROUPS > 0)."""
+    import torch
+
+    return 0 < NCHW_MIN_GROUPS <= groups and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
+
+
 def matmul_conv(x, w, groups: int):
     """conv2d(x, w, stride=k, groups) for a k x k kernel of stride k, as (batched) matrix
     products on the channels-last map; -> a channels-last (N, C_out, H/k, W/k) tensor."""
