@@ -9,7 +9,7 @@
 #
 #   benchmarks/train_gpu.sh                                # 1chip, the recipe's 150 epochs
 #   NET=1chip_paper benchmarks/train_gpu.sh                # the paper's schedule: 1280 epochs (250k
-#                                                          # iterations at batch 256), SGD lr 20
+#                                                          # iterations at batch 256), SGD lr 20, thresholds at lr 2 (bias_lr_scale 0.1)
 #   EPOCHS=40 CALL_MIN=7 benchmarks/train_gpu.sh           # a shorter schedule
 #   PRECISION=fp32 EXTRA="--set train.lr=0.005" benchmarks/train_gpu.sh
 #   NGPU=4 benchmarks/train_gpu.sh                         # torchrun DDP over 4 GPUs (nccl)
