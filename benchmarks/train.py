@@ -21,6 +21,7 @@ images/s of
                  CPU, bf16 on CUDA) and, on CPU, the N/P layers as matrix products
     eedn +nchw32 on CPU, the layout experiment: auto, plus the 3x3 layers of >= 32 groups in
                  NCHW (faster alone, not in whole steps so far; off by default)
+    eedn fp8     on CUDA with fp8 products (compute capability >= 8.9): the fp8 experiment
     eedn bf16    on CPU only if the layer timings say bf16 could pay (its layers within 1.5x
                  of fp32; on a CPU without a bf16 matrix unit they are ~7-10x slower)
 in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
@@ -54,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tnpipe.netspec import parse_network  # noqa: E402
-from tnpipe.nn import precision  # noqa: E402
+from tnpipe.nn import fp8, precision  # noqa: E402
 from tnpipe.nn.network import EednNet  # noqa: E402
 from tnpipe.recipe import load_recipe  # noqa: E402
 
@@ -225,6 +226,8 @@ def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, ro
             print(f"  bf16 whole step not timed: its layers are {tot['bf16_cl'] / tot['fp32_cl']:.1f}x fp32's")
     else:
         arms = {"eedn today": ("fp32", False, 0), "eedn auto": ("auto", True, nchw), "eedn fp32": ("fp32", True, nchw)}
+        if fp8.supported(device):   # the fp8 experiment (tnpipe/nn/fp8.py): exact forward, fp32 backward
+            arms["eedn fp8"] = ("fp8", True, nchw)
     r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds)
     eedn = {k: v for k, v in r.items() if k != "float"}
     best = "eedn auto"   # the default execution, chosen by these measurements (not the max of noisy arms)

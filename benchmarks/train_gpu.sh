@@ -44,7 +44,7 @@ CALL_MIN=${CALL_MIN:-7}         # training minutes in this call; the schedule re
 STATE=${STATE:-.devdata/state}  # the previous call's state.tar.xz.part-* (empty or absent: start)
 STATE_LIMIT_MB=${STATE_LIMIT_MB:-67.1}  # 64 MiB: what one device call carries
 BATCH=${BATCH:-}                # empty: the recipe's batch_size
-PRECISION=${PRECISION:-auto}    # train.precision: auto (bf16 on CUDA), bf16, fp32
+PRECISION=${PRECISION:-auto}    # train.precision: auto (bf16 on CUDA), bf16, fp32, fp8 (the experiment, sm >= 8.9)
 NGPU=${NGPU:-1}
 FRAMES=${FRAMES:-2000}          # test frames run on the simulated chip (all 10,000: FRAMES=0)
 RAW=${RAW:-datasets/raw}

@@ -138,8 +138,8 @@ def test_auto_is_fp32_on_cpu_and_bf16_on_cuda():
 def test_bad_precision_is_one_line_naming_the_setting():
     with pytest.raises(RecipeError) as err:
         TrainCfg(precision="fp16").validate("recipes/x.toml [train]")
-    assert str(err.value) == "recipes/x.toml [train].precision: 'fp16' is not one of fp32, bf16, auto"
-    with pytest.raises(ValueError, match="precision 'int8' is not one of fp32, bf16, auto"):
+    assert str(err.value) == "recipes/x.toml [train].precision: 'fp16' is not one of fp32, bf16, fp8, auto"
+    with pytest.raises(ValueError, match="precision 'int8' is not one of fp32, bf16, fp8, auto"):
         resolve("int8", "cpu")
 
 
@@ -215,3 +215,72 @@ def test_many_group_3x3_layers_in_nchw_give_the_same_sums_and_a_channels_last_ma
         assert torch.allclose(gx, gx_ref, rtol=1e-5, atol=1e-5)
     assert not precision.nchw_applies(torch.zeros(1, 4, 4, 4), precision.NCHW_MIN_GROUPS - 1)
     assert not precision.nchw_applies(torch.zeros(1, 4, 4, 4).bfloat16(), precision.NCHW_MIN_GROUPS)
+
+
+def test_fp8_sums_equal_fp32_bit_for_bit_on_every_eedn_shape_and_gradients_are_fp32():
+    """train.precision = "fp8" (tnpipe.nn.fp8): e4m3 operands, fp32 sums -> the forward equals
+    conv2d bit for bit on all 31 on-chip shapes (padding, strides, groups, fan-in 128); the
+    backward is fp32's. Run on CPU, where torch emulates the fp8 products."""
+    from tnpipe.nn.fp8 import fp8_conv
+
+    gen = torch.Generator().manual_seed(6)
+    for i, ls in enumerate(SHAPES):
+        hw = min(ls.in_hw[0], 4) + (1 if i % 2 else 0)   # odd sizes too: strided layers drop the last row
+        x = (torch.rand(2, ls.in_channels, hw, hw, generator=gen) < (0.1, 0.5, 0.95)[i % 3]).float()
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
+                          generator=gen).float().requires_grad_(True)
+        args = (ls.stride, ls.padding, ls.groups)
+        ref, low = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups), fp8_conv(x, w, *args)
+        assert torch.equal(ref, low) and low.is_contiguous(memory_format=torch.channels_last), ls.token
+        g = torch.randn(ref.shape, generator=gen)
+        for a, b in zip(torch.autograd.grad(ref, (x, w), g), torch.autograd.grad(low, (x, w), g), strict=True):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), ls.token   # fp32, summed in another order
+
+
+def test_fp8_sums_at_the_extremes_of_fan_in_128():
+    from tnpipe.nn.fp8 import fp8_conv
+
+    x = torch.ones(1, 128, 2, 2)
+    for sign in (1.0, -1.0):
+        s = fp8_conv(x, torch.full((128, 128, 1, 1), sign), 1, 0, 1)
+        assert torch.equal(s, torch.full((1, 128, 2, 2), 128 * sign))
+
+
+def test_an_fp8_training_step_has_the_fp32_spikes_and_gradients():
+    a, b = _pair("fp8")
+    assert b.chip[0].conv.compute_dtype == torch.float8_e4m3fn
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 3, 8, 8, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+    va, la, ra = _step(a, x, y)
+    vb, lb, rb = _step(b, x, y)
+    assert torch.equal(va, vb) and torch.equal(la, lb)
+    assert all(torch.equal(p, q) for p, q in zip(ra, rb, strict=True))
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_fp8_is_never_auto_and_is_refused_where_there_are_no_fp8_products(monkeypatch):
+    from tnpipe.errors import TrainingError
+    from tnpipe.nn import fp8
+
+    assert resolve("auto", "cuda") != "fp8" and resolve("auto", "cpu") != "fp8"
+    monkeypatch.setattr(fp8, "supported", lambda device: False)
+    net = build_network("S-8 P4-64(2) N-120(4)", (3, 16, 16), 10)
+    with pytest.raises(TrainingError, match=r"train.precision = 'fp8': cpu has no fp8 products"):
+        net.set_precision("fp8", "cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 9),
+                    reason="needs a CUDA device with fp8 products (compute capability >= 8.9)")
+def test_cuda_fp8_sums_equal_fp32_on_every_eedn_shape():
+    from tnpipe.nn.fp8 import fp8_conv
+
+    gen = torch.Generator().manual_seed(7)
+    torch.backends.cudnn.allow_tf32 = False
+    for ls in SHAPES:
+        x = (torch.rand(4, ls.in_channels, *ls.in_hw, generator=gen) < 0.5).float().cuda()
+        w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
+                          generator=gen).float().cuda()
+        ref = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups)
+        assert torch.equal(ref, fp8_conv(x, w, ls.stride, ls.padding, ls.groups)), ls.token

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tnpipe.nn import fused_cpu, precision
+from tnpipe.nn import fp8, fused_cpu, precision
 
 BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
 HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
@@ -126,6 +126,8 @@ class TrinaryConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = TrinaryWeight.apply(self.hidden, self.trinary)
+        if self.compute_dtype == torch.float8_e4m3fn and self.training:
+            return fp8.fp8_conv(x, w, self.stride, self.padding, self.groups)   # exact: see tnpipe.nn.fp8
         if self.compute_dtype is not None and self.training:
             # exact: 0/1 spikes x -1/0/+1 weights sum to integers |s| <= 128, held exactly in
             # bf16 and summed in fp32 (tnpipe.nn.precision); gradients pass through bf16

@@ -14,7 +14,9 @@ import torch
 from torch import nn
 
 from tnpipe.artifacts import default_class_of_feature
+from tnpipe.errors import TrainingError
 from tnpipe.netspec import NetworkSpec, parse_network
+from tnpipe.nn import fp8
 from tnpipe.nn import precision as precision_
 from tnpipe.nn.layers import HYSTERESIS, RealConv, SpikingBatchNorm, TrinaryConv, VoteReadout
 
@@ -99,10 +101,13 @@ class EednNet(nn.Module):
             layer.conv.update_trinary()
 
     def set_precision(self, precision: str, device: str | torch.device = "cpu") -> str:
-        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'auto',
+        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'fp8' | 'auto',
         see tnpipe.nn.precision); -> the setting resolved for `device`. The transduction layer,
         hidden weights and batch norm stay fp32; inference is unaffected."""
         dtype = precision_.compute_dtype(precision, device)
+        if dtype == torch.float8_e4m3fn and not fp8.supported(device):
+            raise TrainingError(f"train.precision = 'fp8': {device} has no fp8 products (CUDA compute capability "
+                                ">= 8.9 needed); use bf16 or auto")
         for layer in self.chip:
             layer.conv.compute_dtype = dtype
         return precision_.resolve(precision, device)

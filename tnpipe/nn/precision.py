@@ -11,6 +11,8 @@ cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 o
     bf16     bf16 inputs and weights, fp32 sums:       dL/ds rounded to bf16 before the two
              EXACT (= fp32 bit for bit)                 transposed products: gradients differ
                                                         from fp32 by bf16 rounding (~2^-9 relative)
+    fp8      e4m3 inputs and weights, fp32 sums:       fp32 (from the saved fp32 operands)
+             EXACT; an experiment for GPUs with fp8 tensor cores, unmeasured (tnpipe/nn/fp8.py)
     auto     the per-device default measured in benchmarks/train.py: fp32 on CPU, bf16 on CUDA
 
 What never changes: the hidden weights, the batch-norm statistics and bias, the optimiser
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import os
 
-PRECISIONS = ("fp32", "bf16", "auto")   # no torch import here: the recipe checker uses this list
+PRECISIONS = ("fp32", "bf16", "fp8", "auto")   # no torch import here: the recipe checker uses this list
 
 
 def resolve(precision: str, device) -> str:
@@ -44,7 +46,7 @@ def compute_dtype(precision: str, device):
     """The torch dtype of the on-chip convolutions' operands, or None for fp32."""
     import torch
 
-    return torch.bfloat16 if resolve(precision, device) == "bf16" else None
+    return {"bf16": torch.bfloat16, "fp8": torch.float8_e4m3fn}.get(resolve(precision, device))
 
 
 # Non-overlapping on-chip convolutions (N: 1x1, P: 2x2 stride 2, no padding) as matrix

@@ -44,7 +44,8 @@ class TrainCfg:
     eval_batch_size: int = 512
     threads: int = 0                              # torch CPU threads; 0 = torch's default
     precision: str = "auto"                       # on-chip convolutions in training: "fp32", "bf16" (exact
-                                                  # forward), "auto" = measured default per device
+                                                  # forward), "fp8" (exact forward; an experiment for fp8
+                                                  # GPUs, tnpipe/nn/fp8.py), "auto" = measured default per device
                                                   # (fp32 on CPU, bf16 on CUDA; tnpipe/nn/precision.py)
     time_budget_min: float = 0.0                  # > 0: anneal by wall clock and stop when spent
                                                   # (CPU benchmark; not bit-reproducible)
