@@ -6,7 +6,7 @@ per parameter group at initialisation, and short SGD probes with per-group lr mu
     python benchmarks/sgd_probe.py --bias 0.1 --steps 300     # the cpu_paper recipe's choice
     python benchmarks/sgd_probe.py --bias 0.1 --transduction 0.001 --loss-scale 2
 
-The `cpu` network of recipes/cifar10.toml on the real CIFAR-10 subset, prepared with `tnpipe
+The `cpu_paper` network of recipes/cifar10.toml (the `cpu` network, hysteresis 0.1) on the real CIFAR-10 subset, prepared with `tnpipe
 prepare cifar10` into TNPIPE_PREPARED_ROOT (or --prepared FOLDER). SGD momentum 0.9, lr 20 x
 loss scale, weight decay 1e-7 on the weights, batch 32, seed 0, 1 thread; prints the training
 loss and accuracy of every 100 steps. Results: benchmarks/RESULTS.md, "## train", session 4.
@@ -41,7 +41,7 @@ def load(prepared: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def build(x: torch.Tensor) -> tuple[EednNet, float]:
-    spec = parse_network(load_recipe(REPO / "recipes" / "cifar10.toml").network("cpu"), tuple(x.shape[1:]), 10)
+    spec = parse_network(load_recipe(REPO / "recipes" / "cifar10.toml").network("cpu_paper"), tuple(x.shape[1:]), 10)
     torch.manual_seed(0)
     model = EednNet(spec, dropout=0.5, hysteresis=0.1, init_scale=1.0)
     mean, std = channel_stats(x)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from tnpipe.errors import RecipeError
 from tnpipe.netspec import parse_network
+from tnpipe.nn import fp8
 from tnpipe.nn.network import EednNet, build_network
 from tnpipe.nn.precision import compute_dtype, resolve
 from tnpipe.recipe import load_recipe
@@ -97,19 +98,26 @@ def _step(model: EednNet, x, y):
     return votes, loss, model.rates
 
 
-def test_a_bf16_training_step_has_the_fp32_spikes_and_near_fp32_gradients():
-    """Forward: votes, loss and every layer's spike rates bit-equal. Backward: dL/ds is
-    rounded to bf16 before the convolution's transposed products, so the gradients of the
-    hidden weights and of every bias below the last layer differ by bf16 rounding; the last
-    layer's bias gradient comes straight from the fp32 votes and is equal."""
-    a, b = _pair("bf16")
-    assert b.chip[0].conv.compute_dtype == torch.bfloat16 and a.chip[0].conv.compute_dtype is None
+def _steps_with_equal_spikes(precision: str):
+    """One training step of an fp32 model and of its copy at `precision`, asserting that the
+    votes, the loss and every layer's spike rates are bit-equal; -> (fp32, low) models."""
+    a, b = _pair(precision)
     gen = torch.Generator().manual_seed(1)
     x, y = torch.randn(8, 3, 8, 8, generator=gen), torch.randint(0, 10, (8,), generator=gen)
     va, la, ra = _step(a, x, y)
     vb, lb, rb = _step(b, x, y)
     assert torch.equal(va, vb) and torch.equal(la, lb)
     assert all(torch.equal(p, q) for p, q in zip(ra, rb, strict=True))
+    return a, b
+
+
+def test_a_bf16_training_step_has_the_fp32_spikes_and_near_fp32_gradients():
+    """Forward: votes, loss and every layer's spike rates bit-equal. Backward: dL/ds is
+    rounded to bf16 before the convolution's transposed products, so the gradients of the
+    hidden weights and of every bias below the last layer differ by bf16 rounding; the last
+    layer's bias gradient comes straight from the fp32 votes and is equal."""
+    a, b = _steps_with_equal_spikes("bf16")
+    assert b.chip[0].conv.compute_dtype == torch.bfloat16 and a.chip[0].conv.compute_dtype is None
     assert torch.equal(a.chip[-1].bn.bias.grad, b.chip[-1].bn.bias.grad)
     for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
         err = (p.grad - q.grad).norm() / p.grad.norm().clamp_min(1e-30)
@@ -217,12 +225,14 @@ def test_many_group_3x3_layers_in_nchw_give_the_same_sums_and_a_channels_last_ma
     assert not precision.nchw_applies(torch.zeros(1, 4, 4, 4).bfloat16(), precision.NCHW_MIN_GROUPS)
 
 
+NEEDS_FP8 = pytest.mark.skipif(not fp8.supported("cpu"), reason="this torch has no fp8 products on CPU")
+
+
+@NEEDS_FP8
 def test_fp8_sums_equal_fp32_bit_for_bit_on_every_eedn_shape_and_gradients_are_fp32():
     """train.precision = "fp8" (tnpipe.nn.fp8): e4m3 operands, fp32 sums -> the forward equals
     conv2d bit for bit on all 31 on-chip shapes (padding, strides, groups, fan-in 128); the
     backward is fp32's. Run on CPU, where torch emulates the fp8 products."""
-    from tnpipe.nn.fp8 import fp8_conv
-
     gen = torch.Generator().manual_seed(6)
     for i, ls in enumerate(SHAPES):
         hw = min(ls.in_hw[0], 4) + (1 if i % 2 else 0)   # odd sizes too: strided layers drop the last row
@@ -231,39 +241,31 @@ def test_fp8_sums_equal_fp32_bit_for_bit_on_every_eedn_shape_and_gradients_are_f
         w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
                           generator=gen).float().requires_grad_(True)
         args = (ls.stride, ls.padding, ls.groups)
-        ref, low = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups), fp8_conv(x, w, *args)
+        ref, low = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups), fp8.fp8_conv(x, w, *args)
         assert torch.equal(ref, low) and low.is_contiguous(memory_format=torch.channels_last), ls.token
         g = torch.randn(ref.shape, generator=gen)
         for a, b in zip(torch.autograd.grad(ref, (x, w), g), torch.autograd.grad(low, (x, w), g), strict=True):
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-4), ls.token   # fp32, summed in another order
 
 
+@NEEDS_FP8
 def test_fp8_sums_at_the_extremes_of_fan_in_128():
-    from tnpipe.nn.fp8 import fp8_conv
-
     x = torch.ones(1, 128, 2, 2)
     for sign in (1.0, -1.0):
-        s = fp8_conv(x, torch.full((128, 128, 1, 1), sign), 1, 0, 1)
+        s = fp8.fp8_conv(x, torch.full((128, 128, 1, 1), sign), 1, 0, 1)
         assert torch.equal(s, torch.full((1, 128, 2, 2), 128 * sign))
 
 
+@NEEDS_FP8
 def test_an_fp8_training_step_has_the_fp32_spikes_and_gradients():
-    a, b = _pair("fp8")
+    a, b = _steps_with_equal_spikes("fp8")
     assert b.chip[0].conv.compute_dtype == torch.float8_e4m3fn
-    gen = torch.Generator().manual_seed(1)
-    x, y = torch.randn(8, 3, 8, 8, generator=gen), torch.randint(0, 10, (8,), generator=gen)
-    va, la, ra = _step(a, x, y)
-    vb, lb, rb = _step(b, x, y)
-    assert torch.equal(va, vb) and torch.equal(la, lb)
-    assert all(torch.equal(p, q) for p, q in zip(ra, rb, strict=True))
     for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), name
 
 
 def test_fp8_is_never_auto_and_is_refused_where_there_are_no_fp8_products(monkeypatch):
     from tnpipe.errors import TrainingError
-    from tnpipe.nn import fp8
-
     assert resolve("auto", "cuda") != "fp8" and resolve("auto", "cpu") != "fp8"
     monkeypatch.setattr(fp8, "supported", lambda device: False)
     net = build_network("S-8 P4-64(2) N-120(4)", (3, 16, 16), 10)
@@ -274,8 +276,6 @@ def test_fp8_is_never_auto_and_is_refused_where_there_are_no_fp8_products(monkey
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.get_device_capability() < (8, 9),
                     reason="needs a CUDA device with fp8 products (compute capability >= 8.9)")
 def test_cuda_fp8_sums_equal_fp32_on_every_eedn_shape():
-    from tnpipe.nn.fp8 import fp8_conv
-
     gen = torch.Generator().manual_seed(7)
     torch.backends.cudnn.allow_tf32 = False
     for ls in SHAPES:
@@ -283,4 +283,14 @@ def test_cuda_fp8_sums_equal_fp32_on_every_eedn_shape():
         w = torch.randint(-1, 2, (ls.out_channels, ls.fan_in // ls.kernel ** 2, ls.kernel, ls.kernel),
                           generator=gen).float().cuda()
         ref = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups)
-        assert torch.equal(ref, fp8_conv(x, w, ls.stride, ls.padding, ls.groups)), ls.token
+        assert torch.equal(ref, fp8.fp8_conv(x, w, ls.stride, ls.padding, ls.groups)), ls.token
+
+
+def test_a_bad_nchw_groups_variable_is_one_line_naming_it(monkeypatch):
+    from tnpipe.nn import precision
+
+    monkeypatch.setenv("TNPIPE_NCHW_MIN_GROUPS", "lots")
+    with pytest.raises(SystemExit, match=r"^error: environment TNPIPE_NCHW_MIN_GROUPS='lots': expected a whole number"):
+        precision._env_groups("TNPIPE_NCHW_MIN_GROUPS")
+    monkeypatch.setenv("TNPIPE_NCHW_MIN_GROUPS", "32")
+    assert precision._env_groups("TNPIPE_NCHW_MIN_GROUPS") == 32

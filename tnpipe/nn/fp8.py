@@ -17,6 +17,8 @@ the fp8 products, which is slow, so "auto" never picks it. Use it to measure:
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -24,11 +26,20 @@ E4M3 = torch.float8_e4m3fn
 
 
 def supported(device) -> bool:
-    """fp8 products exist here: always on CPU (emulated), on CUDA from compute capability 8.9."""
+    """fp8 products exist here: on CUDA from compute capability 8.9; on CPU where this torch
+    has them (emulated; newer torch builds only), found by trying one."""
     device = torch.device(device)
-    if device.type != "cuda":
-        return True
-    return torch.cuda.get_device_capability(device) >= (8, 9)
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 9)
+    return _cpu_has_fp8()
+
+
+@functools.cache
+def _cpu_has_fp8() -> bool:
+    try:
+        return bool(fp8_matmul(torch.ones(1, 1), torch.ones(1, 1))[0, 0] == 1.0)
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+        return False
 
 
 def _pad16(n: int) -> int:

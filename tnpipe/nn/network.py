@@ -106,8 +106,8 @@ class EednNet(nn.Module):
         hidden weights and batch norm stay fp32; inference is unaffected."""
         dtype = precision_.compute_dtype(precision, device)
         if dtype == torch.float8_e4m3fn and not fp8.supported(device):
-            raise TrainingError(f"train.precision = 'fp8': {device} has no fp8 products (CUDA compute capability "
-                                ">= 8.9 needed); use bf16 or auto")
+            raise TrainingError(f"train.precision = 'fp8': {device} has no fp8 products (they need a CUDA GPU of "
+                                "compute capability >= 8.9, or on CPU a newer torch); use bf16 or auto")
         for layer in self.chip:
             layer.conv.compute_dtype = dtype
         return precision_.resolve(precision, device)

@@ -74,7 +74,14 @@ def matmul_applies(x, kernel: int, stride: int, padding: int) -> bool:
 # image), but whole training steps were not faster with the conversions in and out (1chip
 # 98.8 vs 110.3 img/s, 85.1 vs 86.0; benchmarks/RESULTS.md, "## train"). TNPIPE_NCHW_MIN_GROUPS=32
 # turns it on; exact either way (the same integer sums).
-NCHW_MIN_GROUPS = int(os.environ.get("TNPIPE_NCHW_MIN_GROUPS", "0"))
+def _env_groups(name: str) -> int:
+    value = os.environ.get(name, "0")
+    if not value.isdigit():
+        raise SystemExit(f"error: environment {name}={value!r}: expected a whole number of groups (0 = off)")
+    return int(value)
+
+
+NCHW_MIN_GROUPS = _env_groups("TNPIPE_NCHW_MIN_GROUPS")
 
 
 def nchw_applies(x, groups: int) -> bool:
