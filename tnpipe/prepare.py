@@ -79,7 +79,8 @@ def prepare(
     cfg = cfg or data_cfg_for(name)
     explicit = source is not None or raw_root is not None
     raw_root = paths.raw_root() if raw_root is None else Path(raw_root)
-    raw = Path(source) if source is not None else paths.raw_dir(src.raw_folder, synthetic, raw_root)
+    raw = Path(source) if source is not None else \
+        paths.raw_dir(src.raw_folder, True, raw_root) if synthetic else src.raw_dir(raw_root)
     out = paths.prepared_dir(name, synthetic, prepared_root)
     with hold(prepared_lock(out), f"{out}"):
         old = None if force else _reusable(out, cfg, raw if explicit else None, synthetic)

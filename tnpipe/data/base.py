@@ -37,12 +37,21 @@ class DatasetSource:
     kind: ClassVar[str]                       # "image" or "speech"
     num_classes: ClassVar[int]
     raw_folder: ClassVar[str]                 # folder under the raw root (speech sets share "timit")
+    raw_folders_else: ClassVar[tuple[str, ...]] = ()   # read instead when raw_folder is absent
     resources: ClassVar[tuple[Resource, ...]] = ()   # empty: never downloaded (licensed)
     how_to_get: ClassVar[str] = ""            # official URL, or the licence holder
     expected_layout: ClassVar[str] = ""       # e.g. "cifar-10-batches-py/data_batch_1..5, test_batch"
 
     def input_shape(self, cfg: DataCfg) -> tuple[int, int, int]:
         raise NotImplementedError
+
+    def raw_dir(self, root: Path) -> Path:
+        """root/raw_folder, or the first of raw_folders_else that exists when it does not
+        (e.g. the TIMIT sample's timit-sample/ where no full timit/ is present)."""
+        for name in (self.raw_folder, *self.raw_folders_else):
+            if (Path(root) / name).is_dir():
+                return Path(root) / name
+        return Path(root) / self.raw_folder
 
     def default_cfg(self) -> DataCfg:
         """The [data] values this dataset uses when no recipe gives them."""

@@ -1,8 +1,16 @@
 """TIMIT phone benchmarks: `timit_class` (phones with known boundaries) and `timit_frames`.
 
 Both read TIMIT from <raw-root>/timit (tnpipe.data.timit_corpus: SA sentences dropped,
-core test set as the test split), fold the 61 phones to 39 classes (tnpipe.data.phones),
-and make librosa MFCC features (tnpipe.data.features).
+core test set as the test split), or NLTK's 16-speaker TIMIT sample from
+<raw-root>/timit-sample when there is no timit/ (4 fixed test speakers; the prepared set
+then says so in stand_in, and the report labels its rows "real (TIMIT sample, N speakers)"),
+fold the 61 phones to 39 classes (tnpipe.data.phones), and make librosa MFCC features
+(tnpipe.data.features).
+
+Audio must be at 16 kHz (TIMIT's rate, which the .PHN sample indices count): a file at
+another rate is refused, not resampled, since its .PHN could not be trusted to match it.
+A .PHN may end at most 10 ms (160 samples) past its audio (the real sample's dr1-fvmh0/sa1
+ends 1 sample past); further is an error naming both files.
 
 timit_class, input (3, 32, 16): one example per phone segment (q segments deleted).
     16 MFCC with delta and delta2 as 3 channels; the 32-frame window is centred on the
@@ -32,12 +40,17 @@ from tnpipe.data.config import DataCfg
 from tnpipe.data.phones import CLASSES_39, Segment, fold, read_phn
 from tnpipe.data.sphere import Audio, read_audio
 from tnpipe.data.timit_corpus import (
+    FULL_TIMIT_SPEAKERS,
+    SAMPLE_FOLDER,
+    SAMPLE_TEST_SPEAKERS,
     TIMIT_HOW_TO_GET,
     TIMIT_LAYOUT,
+    TIMIT_RATE,
     Utterance,
     corpus_digest,
-    corpus_root,
+    find_corpus,
     list_utterances,
+    speakers,
 )
 from tnpipe.errors import DataError
 
@@ -47,6 +60,7 @@ class TimitSource(DatasetSource):
 
     kind = "speech"
     raw_folder = "timit"
+    raw_folders_else = (SAMPLE_FOLDER,)
     how_to_get = TIMIT_HOW_TO_GET
     expected_layout = TIMIT_LAYOUT
     defaults: dict = {}
@@ -69,17 +83,27 @@ class TimitSource(DatasetSource):
     # --- reading -------------------------------------------------------------------------
 
     def utterances(self, raw: Path, cfg: DataCfg) -> dict[str, list[Utterance]]:
-        if corpus_root(raw) is None:
+        self._sample: dict[str, list[str]] | None = None
+        found = find_corpus(raw)
+        if found is None:
             raise self.missing(raw)
-        return list_utterances(raw, cfg.core_test)
+        utts = list_utterances(raw, cfg.core_test)
+        if found[0] == "sample":
+            self._sample = speakers(utts)
+        return utts
 
     def load_raw(self, u: Utterance) -> tuple[Audio, list[Segment]]:
         """The utterance's audio and its .PHN segments, checked against each other."""
         audio = read_audio(u.audio)
+        if audio.sample_rate != TIMIT_RATE:
+            raise DataError(f"{u.audio}: {audio.sample_rate} Hz; expected {TIMIT_RATE} Hz, the rate "
+                            f"{u.phn.name}'s sample indices count (not resampled: the labels would not match)")
         segments = read_phn(u.phn)
-        if segments[-1].end > len(audio.samples) + audio.sample_rate // 100:
-            raise DataError(f"{u.phn}: last segment ends at sample {segments[-1].end}, "
-                            f"but {u.audio} holds {len(audio.samples)} samples")
+        end = max(s.end for s in segments)
+        if end > len(audio.samples) + audio.sample_rate // 100:
+            raise DataError(f"{u.phn}: a segment ends at sample {end}, but {u.audio} holds "
+                            f"{len(audio.samples)} samples; expected every range within the audio "
+                            f"(at most {audio.sample_rate // 100} samples over)")
         return audio, segments
 
     def load(self, u: Utterance, cfg: DataCfg) -> tuple[np.ndarray, list[Segment], float]:
@@ -133,7 +157,7 @@ class TimitSource(DatasetSource):
 
     def sources(self, raw: Path, utts: dict[str, list[Utterance]]) -> dict[str, str]:
         """The corpus that was read, with a sha256 over every file used."""
-        root = corpus_root(raw)
+        root = find_corpus(raw)[1]
         return {"timit_corpus": f"{root}: {sum(len(v) for v in utts.values())} utterances "
                                 f"(train {len(utts['train'])}, test {len(utts['test'])}), sha256 "
                                 + corpus_digest([u for v in utts.values() for u in v], root)}
@@ -142,13 +166,27 @@ class TimitSource(DatasetSource):
         return list(CLASSES_39)
 
     def extra_params(self, cfg: DataCfg) -> dict:
+        if getattr(self, "_sample", None) is not None:
+            split = (f"TIMIT sample (NLTK), speaker-disjoint: test {', '.join(self._sample['test'])} "
+                     f"(dialect regions 3 and 7, fixed), train the other {len(self._sample['train'])}")
+        else:
+            split = "core test set (24 speakers)" if cfg.core_test else "full test set (168 speakers)"
         return {"phone_folding": "61 -> 39, Lee & Hon 1989 (Kaldi phones.60-48-39.map); q deleted",
-                "sa_sentences": "dropped",
-                "test_split": "core test set (24 speakers)" if cfg.core_test else "full test set (168 speakers)"}
+                "sa_sentences": "dropped", "test_split": split}
+
+    def sample_label(self) -> str:
+        """'real (TIMIT sample, N speakers)' when the sample was read, else ''."""
+        if getattr(self, "_sample", None) is None:
+            return ""
+        return f"real (TIMIT sample, {sum(len(v) for v in self._sample.values())} speakers)"
 
     def stand_in(self) -> str:
-        """What in this data replaces the paper's ("" = the paper's own corpus)."""
-        return ""
+        """What in this data replaces the paper's ("" = the paper's own corpus). The sample
+        starts with its report label (tnpipe.report.collect reads the part before ': ')."""
+        if not self.sample_label():
+            return ""
+        return (f"{self.sample_label()}: NLTK's TIMIT sample instead of the full corpus "
+                f"({FULL_TIMIT_SPEAKERS} speakers); test speakers {', '.join(sorted(SAMPLE_TEST_SPEAKERS))}")
 
     def notes(self, cfg: DataCfg) -> list[str]:
         return []

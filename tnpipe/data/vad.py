@@ -1,12 +1,19 @@
 """`vad`: voice activity detection, 2 classes, input (1, 16, 26) = 16 frames x 26 MFCC.
 
-As in Eedn: TIMIT speech (from <raw-root>/timit; SA dropped, core test set as test)
+As in Eedn: TIMIT speech (from <raw-root>/timit; SA dropped, core test set as test; or
+NLTK's TIMIT sample from <raw-root>/timit-sample, split as tnpipe.data.timit_corpus says)
 mixed with noise at the SNRs in cfg.snr_db, then one example per sampled frame.
 
 Noise, per utterance k of a split:
-  * NOISEX-92 if `<raw.parent>/noisex/*.wav` exists (i.e. <raw-root>/noisex beside
-    <raw-root>/timit; any rate, resampled; SPHERE or RIFF): file k mod n_files, from a
-    seeded random offset, looped if shorter than the utterance;
+  * NOISEX-92 if `<raw.parent>/noisex/*.wav` or `<raw.parent>/noise/NoiseX-92/*.wav` exists
+    (beside the speech folder under the raw root; any rate, resampled to cfg.sample_rate
+    with librosa/soxr; SPHERE or RIFF, 8-bit unsigned RIFF included, as NOISEX ships): file
+    k mod n_files. Each recording is split IN TIME between the splits: train mixes only
+    its first 75%, test only its last 25% (NOISE_TRAIN_SHARE), so no test noise sample
+    was heard in training. Within its part an utterance's noise starts at a seeded
+    random offset and is looped (within the part) if the part is shorter than it.
+    The Nonspeech/ sounds beside NoiseX-92/ are NOT used: the paper mixes NOISEX-92 only,
+    and they have no stated provenance;
   * otherwise generated, deterministic (seeded by cfg.seed, split and k), kind k mod 3:
     white (Gaussian), pink (white shaped by 1/sqrt(f) in the frequency domain) or babble
     (the sum of 4 utterances of OTHER speakers of the same split, from a pool of the
@@ -41,7 +48,7 @@ from tnpipe.data.config import DataCfg
 from tnpipe.data.phones import NON_SPEECH_61
 from tnpipe.data.sphere import read_audio
 from tnpipe.data.timit import TimitSource, frame_segments
-from tnpipe.data.timit_corpus import Utterance, corpus_root
+from tnpipe.data.timit_corpus import Utterance, find_corpus
 from tnpipe.data.vad_fsdd import (
     DIGITS_PER_UTTERANCE,
     GAP_SECONDS,
@@ -51,9 +58,23 @@ from tnpipe.data.vad_fsdd import (
 )
 from tnpipe.errors import DataError
 
+NOISE_TRAIN_SHARE = 0.75      # of each NOISEX recording, from its start: train; the rest: test
+NOISE_FOLDERS = (("noisex",), ("noise", "NoiseX-92"))   # beside the speech folder, any case
 BABBLE_POOL = 8
 BABBLE_TALKERS = 4
 GENERATED_KINDS = ("white", "pink", "babble")
+
+
+def noise_folder(root: Path) -> Path | None:
+    """The NOISEX-92 folder under the raw root (NOISE_FOLDERS, names in any case), None if none."""
+    for parts in NOISE_FOLDERS:
+        d: Path | None = Path(root)
+        for name in parts:
+            d = next((c for c in d.iterdir() if c.is_dir() and c.name.lower() == name.lower()), None) \
+                if d is not None and d.is_dir() else None
+        if d is not None:
+            return d
+    return None
 
 
 def speech_mask(segments, n: int) -> np.ndarray:
@@ -104,7 +125,7 @@ class Vad(TimitSource):
 
     def utterances(self, raw: Path, cfg: DataCfg) -> dict:
         self._fsdd = None
-        if corpus_root(raw) is None:
+        if find_corpus(raw) is None:
             from tnpipe.data.fsdd import recordings_dir
 
             rec = recordings_dir(raw)
@@ -137,7 +158,7 @@ class Vad(TimitSource):
         if not cfg.snr_db:
             raise DataError("[data].snr_db is empty; expected the mixing SNRs in dB, e.g. [-5, 0, 5, 10, 20]")
         self._split = split
-        self._noisex = self._load_noisex(Path(raw).parent / "noisex", cfg)
+        self._noisex = self._load_noisex(noise_folder(Path(raw).parent), cfg)
         self._pool: list[tuple[str, np.ndarray]] = []
         if not self._noisex:
             seen: set[str] = set()
@@ -148,16 +169,23 @@ class Vad(TimitSource):
                     self._pool.append((u.speaker, features.resample(audio.samples, audio.sample_rate, cfg)))
         self._priors = getattr(self, "_priors", {})
 
-    def _load_noisex(self, folder: Path, cfg: DataCfg) -> list[tuple[str, np.ndarray]]:
-        if not folder.is_dir():
+    def _load_noisex(self, folder: Path | None, cfg: DataCfg) -> list[tuple[str, np.ndarray]]:
+        """This split's part of each NOISEX recording (time split: NOISE_TRAIN_SHARE), at cfg's rate."""
+        if folder is None:
             return []
         out = []
         for p in sorted(folder.iterdir()):
             if p.suffix.lower() == ".wav" and p.is_file():
                 a = read_audio(p)
-                if len(a.samples) < a.sample_rate // 10:
-                    raise DataError(f"{p}: {len(a.samples)} samples; expected at least 0.1 s of NOISEX-92 noise")
-                out.append((p.name, features.resample(a.samples, a.sample_rate, cfg)))
+                if len(a.samples) < a.sample_rate // 2:
+                    raise DataError(f"{p}: {len(a.samples)} samples at {a.sample_rate} Hz; expected at least "
+                                    "0.5 s of NOISEX-92 noise (its last 25% is the test split's)")
+                x = features.resample(a.samples, a.sample_rate, cfg)
+                cut = int(len(x) * NOISE_TRAIN_SHARE)
+                out.append((p.name, x[:cut] if self._split == "train" else x[cut:]))
+        if not out:
+            raise DataError(f"{folder}: no .wav files; expected NOISEX-92 noise recordings (or remove the folder "
+                            "to use generated noise)")
         return out
 
     def noise_for(self, k: int, speaker: str, n: int, cfg: DataCfg) -> tuple[str, np.ndarray]:
@@ -165,7 +193,8 @@ class Vad(TimitSource):
         rng = np.random.default_rng([cfg.seed, 0 if self._split == "train" else 1, k])
         if self._noisex:
             name, x = self._noisex[k % len(self._noisex)]
-            return f"noisex:{name}", loop_to(x, n, int(rng.integers(len(x))))
+            # a contiguous stretch where the part is long enough, else looped within the part
+            return f"noisex:{name}", loop_to(x, n, int(rng.integers(max(1, len(x) - n + 1))))
         kind = GENERATED_KINDS[k % len(GENERATED_KINDS)]
         if kind == "white":
             return kind, rng.standard_normal(n)
@@ -177,7 +206,8 @@ class Vad(TimitSource):
 
     # --- examples -----------------------------------------------------------------------
 
-    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+    def mixture(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[np.ndarray, list, int, np.ndarray]:
+        """(speech + noise at this utterance's SNR, its segments, its rate, the speech mask)."""
         audio, segments = self.load_raw(u)
         mask = speech_mask(segments, len(audio.samples))
         # Mix at the file's own rate, where the .PHN boundaries are exact; noise is made at
@@ -190,10 +220,13 @@ class Vad(TimitSource):
         noise = noise[: len(audio.samples)]
         noise = np.pad(noise, (0, len(audio.samples) - len(noise)))
         snr = cfg.snr_db[k % len(cfg.snr_db)]
-        mix = mix_at_snr(audio.samples, noise, snr, mask)
-        feats = features.utterance_features(mix, audio.sample_rate, cfg)
+        return mix_at_snr(audio.samples, noise, snr, mask), segments, audio.sample_rate, mask
+
+    def examples(self, u: Utterance, cfg: DataCfg, k: int) -> tuple[list[np.ndarray], list[int]]:
+        mix, segments, rate, _ = self.mixture(u, cfg, k)
+        feats = features.utterance_features(mix, rate, cfg)
         hop = features.geometry(cfg)["hop_length"]
-        seg_of = frame_segments(segments, feats.shape[1], hop, cfg.sample_rate / audio.sample_rate)
+        seg_of = frame_segments(segments, feats.shape[1], hop, cfg.sample_rate / rate)
         xs, ys = [], []
         for t in range(0, feats.shape[1], cfg.frame_stride):
             if seg_of[t] < 0:
@@ -222,6 +255,9 @@ class Vad(TimitSource):
         else:
             base = {"speech_source": "TIMIT",
                     **{k: v for k, v in super().extra_params(cfg).items() if k != "phone_folding"}}
+        if self._noisex:
+            base["noise_split"] = (f"in time: train mixes the first {NOISE_TRAIN_SHARE:.0%} of each recording, "
+                                   f"test the last {1 - NOISE_TRAIN_SHARE:.0%}")
         return {**base, "noise": noise, "snr_db": list(cfg.snr_db),
                 "snr_rule": "utterance k of a split gets snr_db[k mod len]; power of speech samples only",
                 "frame_stride": cfg.frame_stride,
@@ -233,11 +269,15 @@ class Vad(TimitSource):
         """The paper's VAD set is TIMIT speech + NOISEX-92 noise; say what replaced either."""
         parts = (["FSDD digit speech instead of TIMIT"] if getattr(self, "_fsdd", None) else []) + \
                 ([] if self._noisex else ["generated noise instead of NOISEX-92"])
+        if self.sample_label():
+            parts = [f"{super().stand_in()}; {len(self._noisex)} NOISEX-92 recordings" if self._noisex
+                     else super().stand_in(), *parts]
         return "; ".join(parts)
 
     def notes(self, cfg: DataCfg) -> list[str]:
         stand_in = ["speech: FSDD digit recordings joined by silent gaps, an offline stand-in for TIMIT "
                     "(not the paper's data)"] if getattr(self, "_fsdd", None) else []
-        return stand_in + [("noise: NOISEX-92 files from the noisex folder" if self._noisex else
+        return stand_in + [(f"noise: NOISEX-92 ({', '.join(n for n, _ in self._noisex)}), split in time "
+                            "between train and test; the Nonspeech sounds are not used" if self._noisex else
                  "noise: generated (white, pink, babble) because no NOISEX-92 folder was found; "
                  "not the paper's noise")]
