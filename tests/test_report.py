@@ -243,6 +243,16 @@ def test_stand_in_rows_are_marked_sorted_and_never_like_for_like(three):
     assert "stand-in: vad: FSDD digit speech instead of TIMIT; not the paper's benchmark data." in md
 
 
+def test_timit_sample_rows_are_labelled_real_subset_never_like_for_like(three):
+    write(three, "timit_class", "1chip", False,
+          stand_in="real (TIMIT sample, 16 speakers): NLTK's TIMIT sample instead of the full corpus")
+    rep = collect(three, names=["timit_class"])
+    (row,) = rep.rows
+    assert row.data == "real (TIMIT sample, 16 speakers)"
+    assert row.paper is not None and not row.paper_like_for_like and row.paper_label == "TN 1-chip (ref. only)"
+    assert "| real (TIMIT sample, 16 speakers) | timit_class | 1chip |" in render_markdown(rep)
+
+
 # ------------------------------------------------------------------ exactness (issue 10)
 
 
