@@ -16,6 +16,8 @@ Rows from synthetic stand-ins carry data = "synthetic", are sorted after every r
 and are never presented as a result on the benchmark. Rows on real data that stands in for
 the paper's (e.g. VAD from FSDD speech and generated noise) carry data = "stand-in", sort
 between the two, are never like-for-like with the paper, and a footnote says what replaced what.
+A real subset of the paper's corpus (NLTK's TIMIT sample) is such a row too, labelled by its
+own data value, e.g. "real (TIMIT sample, 16 speakers)" (its stand_in starts with it).
 
 Derived figures (the paper prints no energy per frame): uJ/frame = 1000 * mW / fps
 (mW divided by frames/s is mJ per frame), e.g. CIFAR-10 1-chip 1000 * 204.4 / 1249 = 163.7 uJ.
