@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.chip.netref import forward, random_description
-from tnpipe.artifacts import RESULT_REQUIRED, PreparedDataset, load_result
+from tnpipe.artifacts import PreparedDataset, RunResult, load_result
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.coremap import CoreMap
 from tnpipe.cli import app
@@ -82,32 +82,32 @@ def test_deploy_writes_a_complete_result_with_full_agreement(run_dir):
     assert out.status == "done" and out.path == run_dir / "result.json"
     res = out.record
     stored = load_result(run_dir / "result.json")
-    assert set(RESULT_REQUIRED) <= set(stored)
-    assert stored["frames"] == 40 and stored["synthetic"] is True
-    assert stored["agreement"] == 1.0 and stored["votes_identical"] is True
-    assert stored["accuracy_chip"] == stored["accuracy_graph"]
-    assert stored["energy_model"]["model_estimate"] is True and stored["energy_model"]["voltage"] == 1.0
-    assert stored["mw"] > 0 and stored["fps"] > 0
-    assert stored["uj_per_frame"] == pytest.approx(stored["mw"] / stored["fps"] * 1e3)
-    assert stored["fps_per_w"] == pytest.approx(stored["fps"] / (stored["mw"] / 1e3))
+    assert isinstance(stored, RunResult) and stored == RunResult.from_json(stored.to_json(), "round trip")
+    assert stored.frames == 40 and stored.synthetic is True
+    assert stored.agreement == 1.0 and stored.votes_identical is True
+    assert stored.accuracy_chip == stored.accuracy_graph
+    assert stored.energy_model.model_estimate is True and stored.energy_model.voltage == 1.0
+    assert stored.mw > 0 and stored.fps > 0
+    assert stored.uj_per_frame == pytest.approx(stored.mw / stored.fps * 1e3)
+    assert stored.fps_per_w == pytest.approx(stored.fps / (stored.mw / 1e3))
     cm = CoreMap.load(run_dir)
-    assert stored["cores"] == cm.n_cores == sum(stored["cores_per_layer"].values())
-    fp = stored["floorplan"]
-    assert len(fp["core_x"]) == len(fp["core_spikes_per_frame"]) == cm.n_cores
-    assert fp["layer_names"] == cm.layer_names and fp["width"] == 64
-    assert stored["spikes_per_frame"] == pytest.approx(sum(fp["core_spikes_per_frame"]), rel=1e-3)
-    assert res["latency_ticks"] == cm.latency_ticks
+    assert stored.cores == cm.n_cores == sum(stored.cores_per_layer.values())
+    fp = stored.floorplan
+    assert len(fp.core_x) == len(fp.core_spikes_per_frame) == cm.n_cores
+    assert fp.layer_names == cm.layer_names and fp.width == 64
+    assert stored.spikes_per_frame == pytest.approx(sum(fp.core_spikes_per_frame), rel=1e-3)
+    assert res.latency_ticks == cm.latency_ticks
 
 
 def test_deploy_reuses_a_current_result_and_redoes_with_force_or_another_network(run_dir):
     from tnpipe.deploy import deploy
 
     first = deploy(run_dir, frames=8)
-    assert first.record["frames"] == 8 and first.status == "done"
+    assert first.record.frames == 8 and first.status == "done"
     again = deploy(run_dir, frames=8)
-    assert again.status == "reused" and again.record["date"] == first.record["date"]
+    assert again.status == "reused" and again.record.date == first.record.date
     forced = deploy(run_dir, frames=9, force=True)
-    assert forced.record["frames"] == 9 and forced.status == "done"
+    assert forced.record.frames == 9 and forced.status == "done"
     assert deploy(run_dir, frames=8).status == "done"          # other frames than the stored result's
     assert deploy(run_dir, frames=8).status == "reused"
     (run_dir / "seed").write_text("6")                         # retrained: another network.npz
@@ -119,12 +119,12 @@ def test_cli_set_chip_placement_takes_effect_on_a_run_trained_with_the_default(r
     first = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8"])
     assert first.exit_code == 0, first.output
     stored = load_result(run_dir / "result.json")
-    assert stored["chip"]["placement"] == "regions" and CoreMap.load(run_dir).info["placement"] == "regions"
+    assert stored.chip["placement"] == "regions" and CoreMap.load(run_dir).info["placement"] == "regions"
     result = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8", "--set", "chip.placement=snake"])
     assert result.exit_code == 0, result.output
     assert "reused" not in result.stderr
     stored = load_result(run_dir / "result.json")
-    assert stored["chip"]["placement"] == "snake" and stored["made_from"]["chip"]["placement"] == "snake"
+    assert stored.chip["placement"] == "snake" and stored.made_from["chip"]["placement"] == "snake"
     assert CoreMap.load(run_dir).info["placement"] == "snake"
     bad = CliRunner().invoke(app, ["deploy", str(run_dir), "--set", "chip.placement=spiral"])
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1 and "spiral" in bad.stderr, bad.stderr
@@ -134,7 +134,7 @@ def test_fixed_tick_rate_sets_fps(run_dir):
     from tnpipe.deploy import deploy
 
     res = deploy(run_dir, frames=8, tick_hz=1000.0).record
-    assert res["fps"] == 1000.0 and res["tick_source"] == "recipe"
+    assert res.fps == 1000.0 and res.tick_source == "recipe"
 
 
 def test_cli_deploy_prints_tables(run_dir):

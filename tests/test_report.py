@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tnpipe.artifacts import RESULT_FORMAT_VERSION, save_result
+from tnpipe.artifacts import RESULT_FORMAT_VERSION, RunResult, save_result
 from tnpipe.cli import app
 from tnpipe.report import collect, fmt_sig, load_paper_table, render_csv, render_markdown
 
@@ -36,7 +36,7 @@ def make_result(dataset: str, network: str, synthetic: bool, **over) -> dict:
 
 def write(root: Path, dataset: str, network: str, synthetic: bool, **over) -> Path:
     folder = root / (dataset + ("-synthetic" if synthetic else "")) / network
-    save_result(folder / "result.json", make_result(dataset, network, synthetic, **over))
+    save_result(folder / "result.json", RunResult.from_json(make_result(dataset, network, synthetic, **over), "test"))
     return folder / "result.json"
 
 
@@ -446,7 +446,7 @@ def test_floorplan_colourbar_coordinates_notation(three):
     from tnpipe.report.floorplan import floorplan_figure
 
     rep = collect(three)
-    fig = floorplan_figure(next(r for r in rep.rows if "floorplan" in r.result))
+    fig = floorplan_figure(next(r for r in rep.rows if r.result.floorplan is not None))
     assert fig._suptitle.get_text() == ("cifar10 (synthetic stand-in) tiny: 6 cores on 2 chips; "
                                         "busiest core 120 spikes/frame")
     bars = [ax for ax in fig.axes if ax.get_ylabel() == "spikes / frame per core\n(log scale)"]

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import tnpipe
 from tnpipe import paths
-from tnpipe.artifacts import save_result
+from tnpipe.artifacts import RunResult, save_result
 from tnpipe.cli import app
 from tnpipe.deploy import DeployOutcome
 from tnpipe.errors import TrainingError
@@ -22,7 +22,7 @@ from tnpipe.prepare import PrepareOutcome
 from tnpipe.train import TrainOutcome
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report import make_result  # noqa: E402
+from test_report import equivalence, make_result  # noqa: E402
 
 runner = CliRunner()
 
@@ -67,8 +67,9 @@ class FakeStages:
         self.deploy_overrides.append(tuple(overrides))
         if ("deploy", name) in self.fail:
             raise self.fail[("deploy", name)]
-        res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625,
-                          equivalence={"exact": name not in self.not_exact})
+        res = RunResult.from_json(make_result(name, network, run_dir.parent.name.endswith("-synthetic"),
+                                              accuracy_chip=0.625, equivalence=equivalence(name not in self.not_exact)),
+                                  "fake deploy")
         reused = (run_dir / "result.json").is_file() and not force
         if not reused:
             save_result(run_dir / "result.json", res)

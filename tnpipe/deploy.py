@@ -25,7 +25,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, environment, load_result, save_result, sha256_file
+from tnpipe.artifacts import (
+    Floorplan,
+    MapSource,
+    PreparedDataset,
+    RunResult,
+    environment,
+    load_result,
+    save_result,
+    sha256_file,
+)
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
@@ -38,7 +47,7 @@ from tnpipe.settings import build, overrides_for
 class DeployOutcome:
     status: Literal["done", "reused"]
     path: Path                 # result.json
-    record: dict[str, Any]     # the RunResult
+    record: RunResult
     seconds: float
 
 
@@ -61,24 +70,24 @@ def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg,
             "chip": dataclasses.asdict(chip), "spike_frames": spike_frames}
 
 
-def _reusable(path: Path, source: dict[str, Any]) -> dict[str, Any] | None:
+def _reusable(path: Path, source: dict[str, Any]) -> RunResult | None:
     try:
         old = load_result(path)
     except ArtifactError:
         return None
-    return old if old.get("made_from") == source else None
+    return old if old.made_from == source else None
 
 
-def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
-    return {
-        "width": cm.spec.chip_width, "height": cm.spec.chip_height, "chips": cm.chips,
-        "layer_names": list(cm.layer_names),
-        "core_chip": cm.arrays["core_chip"].astype(int).tolist(),
-        "core_x": cm.arrays["core_x"].astype(int).tolist(),
-        "core_y": cm.arrays["core_y"].astype(int).tolist(),
-        "core_layer": cm.arrays["core_layer"].astype(int).tolist(),
-        "core_spikes_per_frame": [round(float(v), 3) for v in core_spikes],
-    }
+def floorplan(cm, core_spikes: np.ndarray) -> Floorplan:
+    return Floorplan(
+        width=cm.spec.chip_width, height=cm.spec.chip_height, chips=cm.chips,
+        layer_names=list(cm.layer_names),
+        core_chip=cm.arrays["core_chip"].astype(int).tolist(),
+        core_x=cm.arrays["core_x"].astype(int).tolist(),
+        core_y=cm.arrays["core_y"].astype(int).tolist(),
+        core_layer=cm.arrays["core_layer"].astype(int).tolist(),
+        core_spikes_per_frame=[round(float(v), 3) for v in core_spikes],
+    )
 
 
 def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None, device: str = "cpu",
@@ -104,7 +113,8 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
     result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
-    result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
+    result = dataclasses.replace(result, chip=dataclasses.asdict(chip), made_from=source,
+                                 seconds=time.perf_counter() - t0)
     save_result(run_dir / RESULT_NAME, result)
     return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
 
@@ -118,7 +128,7 @@ def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.nd
 
 
 def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str,
-                  coremap: Path | None, spike_frames: int | None) -> dict[str, Any]:
+                  coremap: Path | None, spike_frames: int | None) -> RunResult:
     from tnpipe.artifacts import read_json_object
     from tnpipe.deploy_chip import load_given, map_and_reload, run_chip
     from tnpipe.nn.export import load_trained
@@ -135,27 +145,26 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
     chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames)
     sim, eq = chip_run.sim, chip_run.equivalence
     chip_pred, graph_pred = sim.votes.argmax(1), graph_votes.argmax(1)
-    result = {
-        "dataset": record.dataset, "network": record.network, "synthetic": record.synthetic,
-        "stand_in": record.stand_in,   # real data standing in for the paper's ("" = none)
-        "frames": int(len(x)),
-        "accuracy_chip": float((chip_pred == y).mean()),
-        "accuracy_graph": float((graph_pred == y).mean()),
-        "accuracy_float": float((net.predict_float(x) == y).mean()),
-        "agreement": float((chip_pred == graph_pred).mean()),
-        "votes_identical": eq.votes_exact,
-        "equivalence": eq.to_dict(),
-        "coremap": {"folder": str(map_dir),
-                    "npz_sha256": read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]},
-        "cores": int(cm.n_cores), "chips": int(cm.chips), "cores_per_layer": cm.cores_per_layer(),
-        "latency_ticks": int(cm.latency_ticks),
-        "simulator": chip_run.simulator,
-        "floorplan": floorplan(cm, sim.core_spikes_per_frame),
-    }
-    result.update(_measures(cm, sim, spikes, chip))
     env = environment()
-    result.update(git_sha=env["git_sha"], versions=env["versions"], date=env["date"])
-    return result
+    return RunResult(
+        dataset=record.dataset, network=record.network, synthetic=record.synthetic,
+        stand_in=record.stand_in,   # real data standing in for the paper's ("" = none)
+        frames=int(len(x)),
+        accuracy_chip=float((chip_pred == y).mean()),
+        accuracy_graph=float((graph_pred == y).mean()),
+        accuracy_float=float((net.predict_float(x) == y).mean()),
+        agreement=float((chip_pred == graph_pred).mean()),
+        votes_identical=eq.votes_exact,
+        equivalence=eq,
+        coremap=MapSource(str(map_dir),
+                          read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]),
+        cores=int(cm.n_cores), chips=int(cm.chips), cores_per_layer=cm.cores_per_layer(),
+        latency_ticks=int(cm.latency_ticks),
+        simulator=chip_run.simulator,
+        floorplan=floorplan(cm, sim.core_spikes_per_frame),
+        **_measures(cm, sim, spikes, chip),
+        git_sha=env["git_sha"], versions=env["versions"], date=env["date"],
+    )
 
 
 def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tnpipe.artifacts.result import Equivalence, SimulatorRecord
 from tnpipe.errors import MappingError
 
 
@@ -26,7 +27,7 @@ from tnpipe.errors import MappingError
 class ChipOutcome:
     sim: Any                   # tnpipe.chip.simulator.SimResult: votes and per-frame counters
     equivalence: Any           # tnpipe.verify.equivalence.Equivalence
-    simulator: dict[str, Any]  # the "simulator" record of result.json
+    simulator: SimulatorRecord  # the "simulator" record of result.json
 
 
 def map_and_reload(desc, run_dir: Path, placement: str):
@@ -95,23 +96,22 @@ def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str 
     eq = check_equivalence(cm, desc, spikes, sim.votes, graph_votes,
                            lambda frames: spike_trace(cm, frames, engine=tick_engine), spike_frames)
     run_s = sim.recorded.get("run_seconds", seconds)
-    record = {
-        "engine": sim.engine, "device": device, "seconds": seconds,
-        "compile_seconds": sim.recorded.get("compile_seconds"),      # CoreMap -> program
-        "kernel_seconds": sim.recorded.get("kernel_seconds"),        # one-time: numba compile or cache load
-        "run_seconds": run_s,
-        "frames_per_s": n / run_s if run_s else 0.0,                 # steady state: the frames alone
-        "verify_seconds": time.perf_counter() - t1,
-    }
-    if "fallback" in sim.recorded:
-        record["fallback"] = sim.recorded["fallback"]
+    record = SimulatorRecord(
+        engine=sim.engine, device=device, seconds=seconds,
+        compile_seconds=sim.recorded.get("compile_seconds"),      # CoreMap -> program
+        kernel_seconds=sim.recorded.get("kernel_seconds"),        # one-time: numba compile or cache load
+        run_seconds=run_s,
+        frames_per_s=n / run_s if run_s else 0.0,                 # steady state: the frames alone
+        verify_seconds=time.perf_counter() - t1,
+        fallback=sim.recorded.get("fallback"),
+    )
     return ChipOutcome(sim, eq, record)
 
 
-def equivalence_summary(eq: dict) -> str:
+def equivalence_summary(eq: Equivalence) -> str:
     """One line with the three levels, strictest first (CLI and logs)."""
-    spikes = (f"spikes {'exact' if eq['spikes_exact'] else 'NOT exact'} on {eq['spike_frames']} frames "
-              f"({eq['spikes_compared']:,} spikes, {eq['neuron_ticks_compared']:,} neuron-ticks compared)")
-    return (f"chip == trained network: {'exact' if eq['exact'] else 'NOT exact'}; votes "
-            f"{'exact' if eq['votes_exact'] else 'NOT exact'} on {eq['vote_frames']} frames; {spikes}; "
-            f"arg-max agreement {100 * eq['agreement']:.2f}%")
+    spikes = (f"spikes {'exact' if eq.spikes_exact else 'NOT exact'} on {eq.spike_frames} frames "
+              f"({eq.spikes_compared:,} spikes, {eq.neuron_ticks_compared:,} neuron-ticks compared)")
+    return (f"chip == trained network: {'exact' if eq.exact else 'NOT exact'}; votes "
+            f"{'exact' if eq.votes_exact else 'NOT exact'} on {eq.vote_frames} frames; {spikes}; "
+            f"arg-max agreement {100 * eq.agreement:.2f}%")

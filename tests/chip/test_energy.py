@@ -19,7 +19,7 @@ def test_profile_constants_are_their_derivations_at_one_volt():
     assert e["e_hop_pj"] == pytest.approx(2.3 * (1.0 / 0.775) ** 2, rel=2e-3)   # profile values rounded to 3 figures
     assert prof["timing"]["sop_ns"] == pytest.approx(4096 / 58e9 * 1e9, abs=0.05)
     rec = energy_model_record(prof)
-    assert rec["model_estimate"] is True and rec["profile"] == "truenorth-1.0v"
+    assert rec.model_estimate is True and rec.profile == "truenorth-1.0v"
 
 
 def test_unknown_profile_is_a_one_line_error():

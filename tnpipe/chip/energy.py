@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tnpipe.artifacts.result import EnergyModel
 from tnpipe.errors import RecipeError
 
 if sys.version_info >= (3, 11):
@@ -102,7 +103,7 @@ def estimate(activity: dict[str, float], cores: int, prof: dict[str, Any], tick_
     }
 
 
-def energy_model_record(prof: dict[str, Any]) -> dict[str, Any]:
+def energy_model_record(prof: dict[str, Any]) -> EnergyModel:
     """What a RunResult stores under "energy_model"."""
-    return {"profile": prof["name"], "voltage": prof["voltage"], "constants": dict(prof["energy"]),
-            "timing": dict(prof["timing"]), "model_estimate": True}
+    return EnergyModel(profile=prof["name"], voltage=prof["voltage"], constants=dict(prof["energy"]),
+                       timing=dict(prof["timing"]), model_estimate=True)

@@ -27,7 +27,7 @@ def _not_exact(results: list[Path]) -> list[Path]:
     """The deployed runs whose chip is not exactly the trained network (result.json's equivalence)."""
     from tnpipe.artifacts import load_result
 
-    return [p for p in results if not load_result(p).get("equivalence", {}).get("exact", False)]
+    return [p for p in results if not load_result(p).exact]
 
 
 def _finish(summary, chosen: list[str], plot: bool) -> None:

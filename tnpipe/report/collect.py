@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from tnpipe import paths
-from tnpipe.artifacts import environment, load_result
+from tnpipe.artifacts import RunResult, environment, load_result
 from tnpipe.errors import ArtifactError, TnpipeError
 from tnpipe.report.paper import PAPER_NETWORK, PaperRow, load_paper_table
 
@@ -44,26 +44,26 @@ class NoResults(ArtifactError):
 class Row:
     """One deployed network: its RunResult and, where the paper has the dataset, its Table 3 row."""
 
-    result: dict[str, Any]
+    result: RunResult
     path: Path
     paper: PaperRow | None
 
     @property
     def dataset(self) -> str:
-        name = self.result["dataset"]
+        name = self.result.dataset
         return name[: -len(paths.SYNTHETIC_SUFFIX)] if name.endswith(paths.SYNTHETIC_SUFFIX) else name
 
     @property
     def network(self) -> str:
-        return self.result["network"]
+        return self.result.network
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.result["synthetic"])
+        return bool(self.result.synthetic)
 
     @property
     def stand_in(self) -> str:
-        return "" if self.synthetic else str(self.result.get("stand_in") or "")
+        return "" if self.synthetic else str(self.result.stand_in or "")
 
     @property
     def data(self) -> str:

@@ -42,9 +42,9 @@ def provenance(report: Report) -> list[str]:
     ]
     by_sha: dict[tuple[str, str, str], int] = {}
     for r in report.rows:
-        v = r.result["versions"]
-        device = r.result.get("device") or (r.result.get("simulator") or {}).get("device", "")
-        key = (r.result["git_sha"], ", ".join(f"{k} {v[k]}" for k in sorted(v)), device)
+        v = r.result.versions
+        device = r.result.device
+        key = (r.result.git_sha, ", ".join(f"{k} {v[k]}" for k in sorted(v)), device)
         by_sha[key] = by_sha.get(key, 0) + 1
     for (sha, vers, device), n in sorted(by_sha.items()):
         on = f", simulated on {device}" if device else ""
