@@ -180,3 +180,16 @@ def test_bad_training_record_is_one_line_naming_the_file(run_dir, change, messag
     assert result.exit_code == 1
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}:") and message in err, err
+
+
+def test_deploy_locks_its_own_run_folder(run_dir):
+    """Like train, the stage takes the run folder's lock itself: a direct call is refused too."""
+    from tnpipe.deploy import deploy
+    from tnpipe.errors import LockedError
+    from tnpipe.locks import hold, run_lock
+
+    with hold(run_lock(run_dir), "test holder"):
+        with pytest.raises(LockedError, match=f"{run_dir}: in use by process"):
+            deploy(run_dir, frames=8)
+    assert not (run_dir / "result.json").exists()
+    assert deploy(run_dir, frames=8).status == "done"

@@ -72,7 +72,7 @@ def _equivalence(eq: Equivalence) -> None:
     """The three levels in one line; not exact: the first mismatch, and exit status 3."""
     from rich.markup import escape
 
-    from tnpipe.deploy_chip import equivalence_summary
+    from tnpipe.deploy.on_chip import equivalence_summary
     from tnpipe.log import console, err
 
     console.print(equivalence_summary(eq), highlight=False, soft_wrap=True)
@@ -124,11 +124,9 @@ def deploy(
             return
         _check_run_folder(target)
         from tnpipe.deploy import deploy as deploy_stage
-        from tnpipe.locks import hold, run_lock
 
-        with hold(run_lock(target), str(target)):
-            out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
-                               overrides=overrides, coremap=coremap, spike_frames=spike_frames)
+        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
+                           overrides=overrides, coremap=coremap, spike_frames=spike_frames)
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")

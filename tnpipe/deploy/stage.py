@@ -38,8 +38,9 @@ from tnpipe.artifacts import (
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
-from tnpipe.deploy_chip import parse_spike_frames
+from tnpipe.deploy.on_chip import load_given, map_and_reload, parse_spike_frames, run_chip
 from tnpipe.errors import ArtifactError, MappingError
+from tnpipe.locks import hold, run_lock
 from tnpipe.settings import build, overrides_for
 
 
@@ -106,6 +107,12 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     spike_frames = parse_spike_frames(spike_frames)
+    with hold(run_lock(run_dir), str(run_dir)):
+        return _deploy_locked(run_dir, frames, tick_hz, device, force, overrides, coremap, spike_frames, t0)
+
+
+def _deploy_locked(run_dir: Path, frames, tick_hz, device, force, overrides, coremap, spike_frames,
+                   t0: float) -> DeployOutcome:
     record = TrainingRecord.load(run_dir)
     chip = chip_settings(record, overrides, frames, tick_hz)
     source = made_from(run_dir, record, chip, spike_frames)
@@ -130,7 +137,6 @@ def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.nd
 def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str,
                   coremap: Path | None, spike_frames: int | None) -> RunResult:
     from tnpipe.artifacts import read_json_object
-    from tnpipe.deploy_chip import load_given, map_and_reload, run_chip
     from tnpipe.nn.export import load_trained
 
     net = load_trained(run_dir, device=device)
