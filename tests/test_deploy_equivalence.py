@@ -59,7 +59,7 @@ def test_deploy_is_exact_on_the_map_read_back_from_disk(trained):
 
 
 def test_deploy_simulates_only_the_map_it_loaded(trained, monkeypatch):
-    import tnpipe.chip.simulate as simulate_mod
+    import tnpipe.chip.engines as simulate_mod
 
     loaded, simulated = [], []
     real_load, real_sim = CoreMap.load.__func__, simulate_mod.simulate

@@ -15,18 +15,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from tnpipe.artifacts.result import Equivalence, SimulatorRecord
+from tnpipe.chip.engine import SimResult
 from tnpipe.errors import MappingError
 
 
 @dataclass
 class ChipOutcome:
-    sim: Any                   # tnpipe.chip.simulator.SimResult: votes and per-frame counters
-    equivalence: Any           # tnpipe.verify.equivalence.Equivalence
+    sim: SimResult             # votes, per-frame counters, timings
+    equivalence: Equivalence   # from tnpipe.verify.equivalence
     simulator: SimulatorRecord  # the "simulator" record of result.json
 
 
@@ -81,29 +81,30 @@ def parse_spike_frames(value: str | int | None) -> int | None:
 
 
 def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str = "cpu",
-             spike_frames: int | None = 32) -> ChipOutcome:
-    """Simulate every frame (spikes (N, C, H, W)) on the map and compare with the graph."""
-    from tnpipe.chip.simulate import simulate
-    from tnpipe.chip.simulator import ReferenceEngine, spike_trace
+             spike_frames: int | None = 32, engine: str = "auto") -> ChipOutcome:
+    """Simulate every frame (spikes (N, C, H, W)) on the map with `engine` (a registry name,
+    tnpipe.chip.engines) and compare with the graph."""
+    from tnpipe.chip.engines import simulate
+    from tnpipe.chip.reference import ReferenceEngine, spike_trace
     from tnpipe.verify.equivalence import check_equivalence
 
     n = len(spikes)
     t0 = time.perf_counter()
-    sim = simulate(cm, spikes.reshape(n, -1), device=device)
+    sim = simulate(cm, spikes.reshape(n, -1), engine=engine, device=device)
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     tick_engine = ReferenceEngine(cm, device)
     eq = check_equivalence(cm, desc, spikes, sim.votes, graph_votes,
                            lambda frames: spike_trace(cm, frames, engine=tick_engine), spike_frames)
-    run_s = sim.recorded.get("run_seconds", seconds)
+    run_s = sim.timings.run_seconds
     record = SimulatorRecord(
         engine=sim.engine, device=device, seconds=seconds,
-        compile_seconds=sim.recorded.get("compile_seconds"),      # CoreMap -> program
-        kernel_seconds=sim.recorded.get("kernel_seconds"),        # one-time: numba compile or cache load
+        compile_seconds=sim.timings.compile_seconds,   # CoreMap -> the engine's program
+        kernel_seconds=sim.timings.kernel_seconds,     # one-time: numba compile or cache load
         run_seconds=run_s,
-        frames_per_s=n / run_s if run_s else 0.0,                 # steady state: the frames alone
+        frames_per_s=n / run_s if run_s else 0.0,      # steady state: the frames alone
         verify_seconds=time.perf_counter() - t1,
-        fallback=sim.recorded.get("fallback"),
+        fallback=sim.fallback,
     )
     return ChipOutcome(sim, eq, record)
 

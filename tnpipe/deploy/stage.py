@@ -66,9 +66,11 @@ def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames:
 
 def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg,
               spike_frames: int | None = 32) -> dict[str, Any]:
-    """What a result is computed from; equal -> the stored result is still the answer."""
+    """What a result is computed from; equal -> the stored result is still the answer. The
+    engine is left out: it changes the speed, never a vote or a spike (tests/chip)."""
+    settings = {k: v for k, v in dataclasses.asdict(chip).items() if k != "engine"}
     return {"network_sha256": sha256_file(Path(run_dir) / "network.npz"), "run_key": record.run_key,
-            "chip": dataclasses.asdict(chip), "spike_frames": spike_frames}
+            "chip": settings, "spike_frames": spike_frames}
 
 
 def _reusable(path: Path, source: dict[str, Any]) -> RunResult | None:
@@ -148,7 +150,7 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
     if spikes.shape[1:] != tuple(desc.input_shape):
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
     graph_votes = net.hardware_votes(spikes)
-    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames)
+    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames, chip.engine)
     sim, eq = chip_run.sim, chip_run.equivalence
     chip_pred, graph_pred = sim.votes.argmax(1), graph_votes.argmax(1)
     env = environment()
