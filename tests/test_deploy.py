@@ -193,3 +193,60 @@ def test_deploy_locks_its_own_run_folder(run_dir):
             deploy(run_dir, frames=8)
     assert not (run_dir / "result.json").exists()
     assert deploy(run_dir, frames=8).status == "done"
+
+
+SMALL_MESH = """
+name = "mesh-4x4"
+voltage = 1.0
+[core]                     # TrueNorth's cores on a 4 x 4 mesh: 16 cores per chip
+chip_width = 4
+chip_height = 4
+[energy]
+p_idle_mw_per_chip = 16.0
+e_sop_pj = 2.57
+e_hop_pj = 3.83
+e_periphery_pj_per_bit = 2.0
+e_chip_pj_per_bit = 26.0
+packet_bits = 32
+[timing]
+tick_floor_us = 47.6
+sop_ns = 70.6
+"""
+
+
+@pytest.fixture
+def profiles(tmp_path, monkeypatch):
+    """The shipped profiles plus ONE new file: the whole of adding a chip."""
+    import shutil
+
+    import tnpipe.chip.profile as profile
+
+    folder = tmp_path / "profiles"
+    shutil.copytree(profile.PROFILES, folder)
+    (folder / "mesh-4x4.toml").write_text(SMALL_MESH)
+    monkeypatch.setattr(profile, "PROFILES", folder)
+    return folder
+
+
+def test_a_second_chip_profile_is_one_file(run_dir, profiles):
+    from tnpipe.deploy import deploy
+
+    base = deploy(run_dir, frames=8).record
+    assert base.chips == 1 and base.energy_model.profile == "truenorth-1.0v"
+    res = deploy(run_dir, frames=8, overrides=("chip.profile=mesh-4x4",)).record
+    cm = CoreMap.load(run_dir)
+    assert (cm.spec.chip_width, cm.spec.chip_height, cm.spec.cores_per_chip) == (4, 4, 16)
+    assert res.chips == cm.chips == -(-res.cores // 16) > 1 and res.floorplan.width == 4
+    assert res.energy_model.profile == "mesh-4x4" and res.chip["profile"] == "mesh-4x4"
+    assert res.static_mw == pytest.approx(16.0 * res.cores / 16)        # idle share of the profile's chip
+    assert res.equivalence.exact and (res.accuracy_chip, res.agreement) == (base.accuracy_chip, 1.0)
+
+
+def test_a_profile_with_a_wrong_core_key_is_one_line(run_dir, profiles):
+    from tnpipe.deploy import deploy
+    from tnpipe.errors import RecipeError
+
+    (profiles / "bad.toml").write_text(SMALL_MESH.replace("chip_width = 4", "chip_wide = 4"))
+    with pytest.raises(RecipeError, match=r"bad.toml: \[core\]: unknown key 'chip_wide'; valid keys: axons"):
+        deploy(run_dir, frames=8, overrides=("chip.profile=bad",))
+    assert not (run_dir / "result.json").exists()

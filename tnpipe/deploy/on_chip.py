@@ -20,6 +20,8 @@ import numpy as np
 
 from tnpipe.artifacts.result import Equivalence, SimulatorRecord
 from tnpipe.chip.engine import SimResult
+from tnpipe.chip.profile import ChipProfile
+from tnpipe.chip.spec import TRUENORTH, CoreSpec
 from tnpipe.errors import MappingError
 
 
@@ -30,21 +32,23 @@ class ChipOutcome:
     simulator: SimulatorRecord  # the "simulator" record of result.json
 
 
-def map_and_reload(desc, run_dir: Path, placement: str):
-    """Map the network, validate, write the map into run_dir and return it as read back."""
+def map_and_reload(desc, run_dir: Path, placement: str, spec: CoreSpec = TRUENORTH):
+    """Map the network onto cores of `spec` (the chip profile's limits), validate, write the
+    map into run_dir and return it as read back."""
     from tnpipe.chip.coremap import CoreMap
     from tnpipe.chip.mapper import map_network
     from tnpipe.chip.validate import validate_coremap
 
-    cm = map_network(desc, placement=placement)
+    cm = map_network(desc, spec=spec, placement=placement)
     validate_coremap(cm)
     cm.save(run_dir)
     return CoreMap.load(run_dir)
 
 
-def load_given(folder: Path, desc):
+def load_given(folder: Path, desc, profile: ChipProfile | None = None):
     """The CoreMap in `folder` (sha256 checked by the loader), refused in one line when it
-    cannot run the trained network: other input or output counts, or a broken core rule."""
+    cannot run the trained network: other input or output counts, cores of other limits than
+    the chip profile's, or a broken core rule."""
     from tnpipe.chip.coremap import CoreMap
     from tnpipe.chip.validate import validate_coremap
 
@@ -60,6 +64,9 @@ def load_given(folder: Path, desc):
     if (cm.n_inputs, cm.n_outputs) != (n_in, desc.num_classes):
         raise MappingError(f"--coremap {folder}: the map has {cm.n_inputs} inputs and {cm.n_outputs} outputs; "
                            f"the trained network needs {n_in} and {desc.num_classes}")
+    if profile is not None and cm.spec != profile.spec:
+        raise MappingError(f"--coremap {folder}: the map's cores have other limits than chip profile "
+                           f"{profile.name!r} ({profile.path}); map for that profile or choose the map's")
     try:
         validate_coremap(cm)
     except MappingError as e:

@@ -38,6 +38,7 @@ from tnpipe.artifacts import (
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
+from tnpipe.chip.profile import ChipProfile, load_profile
 from tnpipe.deploy.on_chip import load_given, map_and_reload, parse_spike_frames, run_chip
 from tnpipe.errors import ArtifactError, MappingError
 from tnpipe.locks import hold, run_lock
@@ -141,11 +142,13 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
     from tnpipe.artifacts import read_json_object
     from tnpipe.nn.export import load_trained
 
+    prof = load_profile(chip.profile)   # the chip's limits and its energy/timing model, checked first
     net = load_trained(run_dir, device=device)
     x, y = _test_frames(record, chip.frames)
     desc = net.description
     map_dir = Path(coremap) if coremap is not None else run_dir
-    cm = load_given(map_dir, desc) if coremap is not None else map_and_reload(desc, run_dir, chip.placement)
+    cm = (load_given(map_dir, desc, prof) if coremap is not None
+          else map_and_reload(desc, run_dir, chip.placement, prof.spec))
     spikes = net.transduce(x)
     if spikes.shape[1:] != tuple(desc.input_shape):
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
@@ -170,20 +173,19 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
         latency_ticks=int(cm.latency_ticks),
         simulator=chip_run.simulator,
         floorplan=floorplan(cm, sim.core_spikes_per_frame),
-        **_measures(cm, sim, spikes, chip),
+        **_measures(cm, sim, prof, chip.tick_hz),
         git_sha=env["git_sha"], versions=env["versions"], date=env["date"],
     )
 
 
-def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
+def _measures(cm, sim, prof: ChipProfile, tick_hz: float) -> dict[str, Any]:
     """Activity from the simulation and the energy/timing model's estimates."""
-    from tnpipe.chip.energy import energy_model_record, estimate, load_profile
+    from tnpipe.chip.energy import energy_model_record, estimate
 
-    prof = load_profile(chip.profile)
     activity = {"sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
                 "io_spikes": sim.input_packets_per_frame + sim.output_packets_per_frame,
                 "busiest_core_sops": sim.busiest_core_sops}
-    est = estimate(activity, cm.n_cores, prof, chip.tick_hz or None)
+    est = estimate(activity, cm.n_cores, prof, tick_hz or None)
     return {
         "tick_hz": float(est["tick_hz"]), "tick_source": est["tick_source"], "fps": float(est["fps"]),
         "synaptic_events_per_frame": float(sim.sops_per_frame), "spikes_per_frame": float(sim.spikes_per_frame),
@@ -207,9 +209,6 @@ def plan(recipe_path: Path, network: str, overrides: Sequence[str] = ()):
     recipe = load_recipe(Path(recipe_path), overrides)
     text = recipe.network(network)
     src = get_dataset(recipe.data.name)
-    try:
-        shape = tuple(src.input_shape(recipe.data))
-    except NotImplementedError:
-        shape = (3, 32, 32)
-    spec = parse_network(text, shape, src.num_classes)
-    return map_network(describe_architecture(spec), placement=recipe.chip.placement)
+    limits = load_profile(recipe.chip.profile).spec
+    spec = parse_network(text, tuple(src.input_shape(recipe.data)), src.num_classes, spec=limits)
+    return map_network(describe_architecture(spec), spec=limits, placement=recipe.chip.placement)
