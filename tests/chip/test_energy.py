@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tnpipe.chip.energy import energy_model_record, estimate, load_profile, modelled_tick_hz
-from tnpipe.chip.spec import TRUENORTH
+from tnpipe.corespec import TRUENORTH
 from tnpipe.errors import RecipeError
 
 

@@ -20,8 +20,8 @@ from tnpipe.chip.mapper import map_network
 from tnpipe.chip.popcount import AVAILABLE as POPCOUNT_AVAILABLE
 from tnpipe.chip.popcount import PopcountEngine
 from tnpipe.chip.reference import ReferenceEngine
-from tnpipe.chip.spec import CoreSpec
 from tnpipe.chip.validate import validate_coremap
+from tnpipe.corespec import CoreSpec
 
 NET = ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-40(2)", (3, 16, 16), 10)
 SPLIT = ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5)

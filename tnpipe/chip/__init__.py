@@ -1,6 +1,6 @@
 """The simulated TrueNorth chip: core spec, CoreMap, mapper, validator, simulators, energy model.
 
-    spec.py        CoreSpec / TRUENORTH: every limit (axons, neurons, weights, leak, delays, mesh)
+    profile.py     ChipProfile: one profiles/<name>.toml = limits (tnpipe.corespec.CoreSpec) + energy/timing
     config.py      ChipCfg: the recipe's [chip] section (profile, tick rate, frames, placement, engine)
     coremap.py     CoreMap artifact (coremap.npz + coremap.json with the npz's sha256)
     validate.py    validate_coremap(cm): every core rule, MappingError naming core/rule/value/limit

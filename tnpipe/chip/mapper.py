@@ -42,8 +42,8 @@ from tnpipe.chip.coremap import OFF_CHIP, CoreMap, empty_arrays
 from tnpipe.chip.layerplan import LayerPlan
 from tnpipe.chip.placement import check_placement, chip_grid, input_positions, place
 from tnpipe.chip.search import choose_tilings
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
 from tnpipe.chip.tiling import Tiling, lower_bound, relay_plan
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import MappingError
 
 PLUS, MINUS = 0, 1   # axon types of the Eedn axon pair

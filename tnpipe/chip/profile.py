@@ -3,7 +3,7 @@ and how its energy and time are modelled; the recipe's `chip.profile` (or `--set
 chip.profile=NAME`, or a path to a .toml) chooses it.
 
     name, voltage     the profile's name and the voltage its constants hold at
-    [core]            the limits (tnpipe.chip.spec.CoreSpec fields: axons, neurons, weights,
+    [core]            the limits (tnpipe.corespec.CoreSpec fields: axons, neurons, weights,
                       leak, delays, chip_width x chip_height cores per chip, ...); a key left
                       out is TrueNorth's, so a TrueNorth profile may omit the section
     [energy]          p_idle_mw_per_chip, e_sop_pj, e_hop_pj, e_periphery_pj_per_bit,
@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import RecipeError
 from tnpipe.settings import check_values
 

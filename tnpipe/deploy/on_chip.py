@@ -21,7 +21,7 @@ import numpy as np
 from tnpipe.artifacts.result import Equivalence, SimulatorRecord
 from tnpipe.chip.engine import SimResult
 from tnpipe.chip.profile import ChipProfile
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import MappingError
 
 

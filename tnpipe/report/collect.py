@@ -17,9 +17,11 @@ from typing import Any
 import pandas as pd
 
 from tnpipe import paths
-from tnpipe.artifacts import RunResult, environment, load_result
+from tnpipe.artifacts import environment, load_result
 from tnpipe.errors import ArtifactError, TnpipeError
-from tnpipe.report.paper import PAPER_NETWORK, PaperRow, load_paper_table
+from tnpipe.report.frame import to_frame
+from tnpipe.report.paper import load_paper_table
+from tnpipe.report.row import Row
 
 # networks in the order the paper grows them, then the project's own small ones
 NETWORK_ORDER = ("half", "1chip", "2chip", "4chip", "8chip", "cpu", "tiny")
@@ -41,52 +43,6 @@ class NoResults(ArtifactError):
 
 
 @dataclass
-class Row:
-    """One deployed network: its RunResult and, where the paper has the dataset, its Table 3 row."""
-
-    result: RunResult
-    path: Path
-    paper: PaperRow | None
-
-    @property
-    def dataset(self) -> str:
-        name = self.result.dataset
-        return name[: -len(paths.SYNTHETIC_SUFFIX)] if name.endswith(paths.SYNTHETIC_SUFFIX) else name
-
-    @property
-    def network(self) -> str:
-        return self.result.network
-
-    @property
-    def synthetic(self) -> bool:
-        return bool(self.result.synthetic)
-
-    @property
-    def stand_in(self) -> str:
-        return "" if self.synthetic else str(self.result.stand_in or "")
-
-    @property
-    def data(self) -> str:
-        return "synthetic" if self.synthetic else "stand-in" if self.stand_in else "real"
-
-    @property
-    def paper_like_for_like(self) -> bool:
-        """The paper's numbers are for its 1-chip networks; only our "1chip" on real data matches them."""
-        return self.paper is not None and self.network == PAPER_NETWORK and not self.stand_in and not self.synthetic
-
-    @property
-    def paper_label(self) -> str:
-        if self.paper is None:
-            return "-"
-        return "TN 1-chip" if self.paper_like_for_like else "TN 1-chip (ref. only)"
-
-    @property
-    def run_dir(self) -> Path:
-        """The run folder this result was written into (result.json sits at its top)."""
-        return self.path.parent
-
-
-@dataclass
 class Report:
     rows: list[Row]
     skipped: list[tuple[Path, str]] = field(default_factory=list)   # (file, why) of unreadable results
@@ -96,8 +52,6 @@ class Report:
     @cached_property
     def frame(self) -> pd.DataFrame:
         """One row per result, one column per report field (raw values; see tnpipe.report.frame)."""
-        from tnpipe.report.frame import to_frame
-
         return to_frame(self.rows)
 
 

@@ -20,8 +20,9 @@ import pandas as pd
 from tnpipe import paths
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.errors import ArtifactError
-from tnpipe.report.collect import Report, Row
+from tnpipe.report.collect import Report
 from tnpipe.report.figures import pyplot, save
+from tnpipe.report.row import Row
 
 METRICS_FILE = "metrics.csv"
 METRICS_COLUMNS = ("epoch", "loss", "train_acc", "test_acc", "lr", "seconds")

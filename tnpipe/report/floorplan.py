@@ -23,9 +23,9 @@ import numpy as np
 
 from tnpipe import paths
 from tnpipe.errors import ArtifactError
-from tnpipe.report.collect import Row
 from tnpipe.report.columns import fmt_sig
 from tnpipe.report.figures import pyplot, save
+from tnpipe.report.row import Row
 
 FLOORPLAN_KEYS = ("width", "height", "chips", "layer_names", "core_chip", "core_x", "core_y",
                   "core_layer", "core_spikes_per_frame")

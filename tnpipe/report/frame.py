@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from tnpipe.artifacts import Equivalence
-from tnpipe.report.collect import Row
+from tnpipe.report.row import Row
 
 
 def _paper(attr: str) -> Callable[[Row], Any]:
