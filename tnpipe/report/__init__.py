@@ -1,7 +1,7 @@
 """Stage 4, `tnpipe report`: every RunResult under the results root -> one table.
 
-The report reads RunResults ONLY (`result.json`); it never opens a checkpoint, a core map
-or a dataset. For each result it shows, per dataset and network:
+The report's table reads RunResults ONLY (`result.json`); it never opens a checkpoint, a
+core map or a dataset (`--curves` also reads each run folder's metrics.csv and train.json). For each result it shows, per dataset and network:
 
     ours   accuracy on the simulated chip, accuracy of the training graph (hardware mode),
            agreement between the two, whether they are exactly equal (votes, spikes),
