@@ -67,9 +67,9 @@ def run_dir(roots, monkeypatch):
                             epochs_planned=1, time_budget_min=0.0, seconds=0.0, bn_stats="full", train={},
                             chip={"placement": "regions"})   # the default the run was trained with
     record.save(rd)
-    import tnpipe.nn.export as export
+    import tnpipe.nn.trained as trained
 
-    monkeypatch.setattr(export, "load_trained", lambda run_dir, device="cpu": FakeTrained(
+    monkeypatch.setattr(trained, "load_trained", lambda run_dir, device="cpu": FakeTrained(
         random_description(*NET, seed=int((run_dir / "seed").read_text()) if (run_dir / "seed").is_file() else 5),
         record))
     return rd

@@ -123,7 +123,7 @@ def test_each_corrupted_map_is_not_exact_and_exits_3(trained, tmp_path, name):
     on an axon that never fires, a leak that moves no sum across the threshold) are counted
     in the assertion message."""
     from tnpipe.artifacts import PreparedDataset
-    from tnpipe.nn.export import load_trained
+    from tnpipe.nn.trained import load_trained
 
     net = load_trained(trained)
     x = net.transduce(PreparedDataset.load(net.meta["prepared_dir"]).x["test"][:8])

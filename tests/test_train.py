@@ -15,7 +15,7 @@ from tnpipe.artifacts import NetworkDescription, PreparedDataset
 from tnpipe.artifacts.checkpoint import load_checkpoint
 from tnpipe.cli import app
 from tnpipe.errors import DataError, RecipeError, TrainingError
-from tnpipe.nn.export import load_trained
+from tnpipe.nn.trained import load_trained
 from tnpipe.train import train
 
 NET = "S-8 N-32 P-32(2) N-16(2)"

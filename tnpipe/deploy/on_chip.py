@@ -19,10 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from tnpipe.artifacts.result import Equivalence, SimulatorRecord
+from tnpipe.chip import engines
+from tnpipe.chip.coremap import CoreMap
 from tnpipe.chip.engine import SimResult
+from tnpipe.chip.mapper import map_network
 from tnpipe.chip.profile import ChipProfile
+from tnpipe.chip.reference import ReferenceEngine, spike_trace
+from tnpipe.chip.validate import validate_coremap
 from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import MappingError
+from tnpipe.verify.equivalence import check_equivalence
 
 
 @dataclass
@@ -35,10 +41,6 @@ class ChipOutcome:
 def map_and_reload(desc, run_dir: Path, placement: str, spec: CoreSpec = TRUENORTH):
     """Map the network onto cores of `spec` (the chip profile's limits), validate, write the
     map into run_dir and return it as read back."""
-    from tnpipe.chip.coremap import CoreMap
-    from tnpipe.chip.mapper import map_network
-    from tnpipe.chip.validate import validate_coremap
-
     cm = map_network(desc, spec=spec, placement=placement)
     validate_coremap(cm)
     cm.save(run_dir)
@@ -49,9 +51,6 @@ def load_given(folder: Path, desc, profile: ChipProfile | None = None):
     """The CoreMap in `folder` (sha256 checked by the loader), refused in one line when it
     cannot run the trained network: other input or output counts, cores of other limits than
     the chip profile's, or a broken core rule."""
-    from tnpipe.chip.coremap import CoreMap
-    from tnpipe.chip.validate import validate_coremap
-
     folder = Path(folder)
     if not folder.is_dir():
         raise MappingError(f"--coremap {folder}: not a folder; expected one holding coremap.npz and coremap.json")
@@ -91,13 +90,9 @@ def run_chip(cm, desc, spikes: np.ndarray, graph_votes: np.ndarray, device: str 
              spike_frames: int | None = 32, engine: str = "auto") -> ChipOutcome:
     """Simulate every frame (spikes (N, C, H, W)) on the map with `engine` (a registry name,
     tnpipe.chip.engines) and compare with the graph."""
-    from tnpipe.chip.engines import simulate
-    from tnpipe.chip.reference import ReferenceEngine, spike_trace
-    from tnpipe.verify.equivalence import check_equivalence
-
     n = len(spikes)
     t0 = time.perf_counter()
-    sim = simulate(cm, spikes.reshape(n, -1), engine=engine, device=device)
+    sim = engines.simulate(cm, spikes.reshape(n, -1), engine=engine, device=device)
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     tick_engine = ReferenceEngine(cm, device)

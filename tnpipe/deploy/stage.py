@@ -30,18 +30,26 @@ from tnpipe.artifacts import (
     MapSource,
     PreparedDataset,
     RunResult,
+    describe_architecture,
     environment,
     load_result,
+    read_json_object,
     save_result,
     sha256_file,
 )
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
+from tnpipe.chip.energy import energy_model_record, estimate
+from tnpipe.chip.mapper import map_network
 from tnpipe.chip.profile import ChipProfile, load_profile
+from tnpipe.data import get_dataset
 from tnpipe.deploy.on_chip import load_given, map_and_reload, parse_spike_frames, run_chip
 from tnpipe.errors import ArtifactError, MappingError
 from tnpipe.locks import hold, run_lock
+from tnpipe.netspec import parse_network
+from tnpipe.nn import trained
+from tnpipe.recipe import load_recipe
 from tnpipe.settings import build, overrides_for
 
 
@@ -139,11 +147,8 @@ def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.nd
 
 def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str,
                   coremap: Path | None, spike_frames: int | None) -> RunResult:
-    from tnpipe.artifacts import read_json_object
-    from tnpipe.nn.export import load_trained
-
     prof = load_profile(chip.profile)   # the chip's limits and its energy/timing model, checked first
-    net = load_trained(run_dir, device=device)
+    net = trained.load_trained(run_dir, device=device)
     x, y = _test_frames(record, chip.frames)
     desc = net.description
     map_dir = Path(coremap) if coremap is not None else run_dir
@@ -180,8 +185,6 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
 
 def _measures(cm, sim, prof: ChipProfile, tick_hz: float) -> dict[str, Any]:
     """Activity from the simulation and the energy/timing model's estimates."""
-    from tnpipe.chip.energy import energy_model_record, estimate
-
     activity = {"sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
                 "io_spikes": sim.input_packets_per_frame + sim.output_packets_per_frame,
                 "busiest_core_sops": sim.busiest_core_sops}
@@ -200,12 +203,6 @@ def _measures(cm, sim, prof: ChipProfile, tick_hz: float) -> dict[str, Any]:
 
 def plan(recipe_path: Path, network: str, overrides: Sequence[str] = ()):
     """Map a recipe's network architecture alone (no weights): returns the CoreMap."""
-    from tnpipe.artifacts import describe_architecture
-    from tnpipe.chip.mapper import map_network
-    from tnpipe.data import get_dataset
-    from tnpipe.netspec import parse_network
-    from tnpipe.recipe import load_recipe
-
     recipe = load_recipe(Path(recipe_path), overrides)
     text = recipe.network(network)
     src = get_dataset(recipe.data.name)
