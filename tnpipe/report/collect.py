@@ -18,6 +18,8 @@ import pandas as pd
 
 from tnpipe import paths
 from tnpipe.artifacts import environment, load_result
+from tnpipe.data import DATASET_NAMES
+from tnpipe.data import check_names as check_registry
 from tnpipe.errors import ArtifactError, TnpipeError
 from tnpipe.report.frame import to_frame
 from tnpipe.report.paper import load_paper_table
@@ -29,8 +31,6 @@ NETWORK_ORDER = ("half", "1chip", "2chip", "4chip", "8chip", "cpu", "tiny")
 
 def dataset_names() -> tuple[str, ...]:
     """The dataset registry's names, in its order (tnpipe.data owns the list)."""
-    from tnpipe.data import DATASET_NAMES
-
     return tuple(DATASET_NAMES)
 
 
@@ -81,8 +81,6 @@ def _order_key(row: Row) -> tuple:
 
 def check_names(names: Iterable[str]) -> list[str]:
     """Each name checked against the one registry (tnpipe.data), order kept."""
-    from tnpipe.data import check_names as check_registry
-
     names = list(names)
     if names:
         check_registry(names)
