@@ -137,6 +137,7 @@ class RunResult:
     chip: dict[str, Any] | None = None        # the [chip] settings used
     made_from: dict[str, Any] | None = None   # what it was computed from (deploy's reuse check)
     seconds: float | None = None
+    neurobench: dict[str, Any] | None = None  # NeuroBench's metrics of the deployed network (issue 21)
     extra: dict[str, Any] = field(default_factory=dict)   # keys this release does not know
 
     @property
