@@ -94,7 +94,7 @@ def rel(ours: float, paper: float) -> float:
 def compare(results: dict[str, dict], paper: dict[str, dict]) -> list[dict]:
     """One row per dataset: paper vs ours, with the leave-one-out fps."""
     prof = load_profile()
-    floor = prof["timing"]["tick_floor_us"] * 1e-6
+    floor = prof.timing["tick_floor_us"] * 1e-6
     implied = {n: (1 / paper[n]["fps"] - floor) / max(r["busiest_core_sops_per_tick"], 1.0) for n, r in results.items()}
     rows = []
     for n, r in results.items():
@@ -105,9 +105,9 @@ def compare(results: dict[str, dict], paper: dict[str, dict]) -> list[dict]:
         at_paper = estimate(act, r["cores"], prof, tick_hz=p["fps"])
         at_ours = estimate(act, r["cores"], prof)
         others = [v for m, v in implied.items() if m != n]
-        t_sop = statistics.median(others) if others else prof["timing"]["sop_ns"] * 1e-9
+        t_sop = statistics.median(others) if others else prof.timing["sop_ns"] * 1e-9
         fps_loo = 1 / (floor + act["busiest_core_sops"] * t_sop)
-        idle_paper = prof["energy"]["p_idle_mw_per_chip"] * p["cores"] / 4096
+        idle_paper = prof.energy["p_idle_mw_per_chip"] * p["cores"] / 4096
         rows.append({
             "dataset": n, "data": "synthetic" if r["synthetic"] else "real",
             "acc_chip": r["accuracy_chip"], "exact": bool(r.get("votes_identical", False)),

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.chip.netref import forward, random_description
-from tnpipe.artifacts import RESULT_REQUIRED, PreparedDataset, load_result
+from tnpipe.artifacts import PreparedDataset, RunResult, load_result
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.coremap import CoreMap
 from tnpipe.cli import app
@@ -67,9 +67,9 @@ def run_dir(roots, monkeypatch):
                             epochs_planned=1, time_budget_min=0.0, seconds=0.0, bn_stats="full", train={},
                             chip={"placement": "regions"})   # the default the run was trained with
     record.save(rd)
-    import tnpipe.nn.export as export
+    import tnpipe.nn.trained as trained
 
-    monkeypatch.setattr(export, "load_trained", lambda run_dir, device="cpu": FakeTrained(
+    monkeypatch.setattr(trained, "load_trained", lambda run_dir, device="cpu": FakeTrained(
         random_description(*NET, seed=int((run_dir / "seed").read_text()) if (run_dir / "seed").is_file() else 5),
         record))
     return rd
@@ -82,32 +82,32 @@ def test_deploy_writes_a_complete_result_with_full_agreement(run_dir):
     assert out.status == "done" and out.path == run_dir / "result.json"
     res = out.record
     stored = load_result(run_dir / "result.json")
-    assert set(RESULT_REQUIRED) <= set(stored)
-    assert stored["frames"] == 40 and stored["synthetic"] is True
-    assert stored["agreement"] == 1.0 and stored["votes_identical"] is True
-    assert stored["accuracy_chip"] == stored["accuracy_graph"]
-    assert stored["energy_model"]["model_estimate"] is True and stored["energy_model"]["voltage"] == 1.0
-    assert stored["mw"] > 0 and stored["fps"] > 0
-    assert stored["uj_per_frame"] == pytest.approx(stored["mw"] / stored["fps"] * 1e3)
-    assert stored["fps_per_w"] == pytest.approx(stored["fps"] / (stored["mw"] / 1e3))
+    assert isinstance(stored, RunResult) and stored == RunResult.from_json(stored.to_json(), "round trip")
+    assert stored.frames == 40 and stored.synthetic is True
+    assert stored.agreement == 1.0 and stored.votes_identical is True
+    assert stored.accuracy_chip == stored.accuracy_graph
+    assert stored.energy_model.model_estimate is True and stored.energy_model.voltage == 1.0
+    assert stored.mw > 0 and stored.fps > 0
+    assert stored.uj_per_frame == pytest.approx(stored.mw / stored.fps * 1e3)
+    assert stored.fps_per_w == pytest.approx(stored.fps / (stored.mw / 1e3))
     cm = CoreMap.load(run_dir)
-    assert stored["cores"] == cm.n_cores == sum(stored["cores_per_layer"].values())
-    fp = stored["floorplan"]
-    assert len(fp["core_x"]) == len(fp["core_spikes_per_frame"]) == cm.n_cores
-    assert fp["layer_names"] == cm.layer_names and fp["width"] == 64
-    assert stored["spikes_per_frame"] == pytest.approx(sum(fp["core_spikes_per_frame"]), rel=1e-3)
-    assert res["latency_ticks"] == cm.latency_ticks
+    assert stored.cores == cm.n_cores == sum(stored.cores_per_layer.values())
+    fp = stored.floorplan
+    assert len(fp.core_x) == len(fp.core_spikes_per_frame) == cm.n_cores
+    assert fp.layer_names == cm.layer_names and fp.width == 64
+    assert stored.spikes_per_frame == pytest.approx(sum(fp.core_spikes_per_frame), rel=1e-3)
+    assert res.latency_ticks == cm.latency_ticks
 
 
 def test_deploy_reuses_a_current_result_and_redoes_with_force_or_another_network(run_dir):
     from tnpipe.deploy import deploy
 
     first = deploy(run_dir, frames=8)
-    assert first.record["frames"] == 8 and first.status == "done"
+    assert first.record.frames == 8 and first.status == "done"
     again = deploy(run_dir, frames=8)
-    assert again.status == "reused" and again.record["date"] == first.record["date"]
+    assert again.status == "reused" and again.record.date == first.record.date
     forced = deploy(run_dir, frames=9, force=True)
-    assert forced.record["frames"] == 9 and forced.status == "done"
+    assert forced.record.frames == 9 and forced.status == "done"
     assert deploy(run_dir, frames=8).status == "done"          # other frames than the stored result's
     assert deploy(run_dir, frames=8).status == "reused"
     (run_dir / "seed").write_text("6")                         # retrained: another network.npz
@@ -119,12 +119,12 @@ def test_cli_set_chip_placement_takes_effect_on_a_run_trained_with_the_default(r
     first = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8"])
     assert first.exit_code == 0, first.output
     stored = load_result(run_dir / "result.json")
-    assert stored["chip"]["placement"] == "regions" and CoreMap.load(run_dir).info["placement"] == "regions"
+    assert stored.chip["placement"] == "regions" and CoreMap.load(run_dir).info["placement"] == "regions"
     result = CliRunner().invoke(app, ["deploy", str(run_dir), "--frames", "8", "--set", "chip.placement=snake"])
     assert result.exit_code == 0, result.output
     assert "reused" not in result.stderr
     stored = load_result(run_dir / "result.json")
-    assert stored["chip"]["placement"] == "snake" and stored["made_from"]["chip"]["placement"] == "snake"
+    assert stored.chip["placement"] == "snake" and stored.made_from["chip"]["placement"] == "snake"
     assert CoreMap.load(run_dir).info["placement"] == "snake"
     bad = CliRunner().invoke(app, ["deploy", str(run_dir), "--set", "chip.placement=spiral"])
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1 and "spiral" in bad.stderr, bad.stderr
@@ -134,7 +134,7 @@ def test_fixed_tick_rate_sets_fps(run_dir):
     from tnpipe.deploy import deploy
 
     res = deploy(run_dir, frames=8, tick_hz=1000.0).record
-    assert res["fps"] == 1000.0 and res["tick_source"] == "recipe"
+    assert res.fps == 1000.0 and res.tick_source == "recipe"
 
 
 def test_cli_deploy_prints_tables(run_dir):
@@ -180,3 +180,73 @@ def test_bad_training_record_is_one_line_naming_the_file(run_dir, change, messag
     assert result.exit_code == 1
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}:") and message in err, err
+
+
+def test_deploy_locks_its_own_run_folder(run_dir):
+    """Like train, the stage takes the run folder's lock itself: a direct call is refused too."""
+    from tnpipe.deploy import deploy
+    from tnpipe.errors import LockedError
+    from tnpipe.locks import hold, run_lock
+
+    with hold(run_lock(run_dir), "test holder"):
+        with pytest.raises(LockedError, match=f"{run_dir}: in use by process"):
+            deploy(run_dir, frames=8)
+    assert not (run_dir / "result.json").exists()
+    assert deploy(run_dir, frames=8).status == "done"
+
+
+SMALL_MESH = """
+name = "mesh-4x4"
+voltage = 1.0
+[core]                     # TrueNorth's cores on a 4 x 4 mesh: 16 cores per chip
+chip_width = 4
+chip_height = 4
+[energy]
+p_idle_mw_per_chip = 16.0
+e_sop_pj = 2.57
+e_hop_pj = 3.83
+e_periphery_pj_per_bit = 2.0
+e_chip_pj_per_bit = 26.0
+packet_bits = 32
+[timing]
+tick_floor_us = 47.6
+sop_ns = 70.6
+"""
+
+
+@pytest.fixture
+def profiles(tmp_path, monkeypatch):
+    """The shipped profiles plus ONE new file: the whole of adding a chip."""
+    import shutil
+
+    import tnpipe.chip.profile as profile
+
+    folder = tmp_path / "profiles"
+    shutil.copytree(profile.PROFILES, folder)
+    (folder / "mesh-4x4.toml").write_text(SMALL_MESH)
+    monkeypatch.setattr(profile, "PROFILES", folder)
+    return folder
+
+
+def test_a_second_chip_profile_is_one_file(run_dir, profiles):
+    from tnpipe.deploy import deploy
+
+    base = deploy(run_dir, frames=8).record
+    assert base.chips == 1 and base.energy_model.profile == "truenorth-1.0v"
+    res = deploy(run_dir, frames=8, overrides=("chip.profile=mesh-4x4",)).record
+    cm = CoreMap.load(run_dir)
+    assert (cm.spec.chip_width, cm.spec.chip_height, cm.spec.cores_per_chip) == (4, 4, 16)
+    assert res.chips == cm.chips == -(-res.cores // 16) > 1 and res.floorplan.width == 4
+    assert res.energy_model.profile == "mesh-4x4" and res.chip["profile"] == "mesh-4x4"
+    assert res.static_mw == pytest.approx(16.0 * res.cores / 16)        # idle share of the profile's chip
+    assert res.equivalence.exact and (res.accuracy_chip, res.agreement) == (base.accuracy_chip, 1.0)
+
+
+def test_a_profile_with_a_wrong_core_key_is_one_line(run_dir, profiles):
+    from tnpipe.deploy import deploy
+    from tnpipe.errors import RecipeError
+
+    (profiles / "bad.toml").write_text(SMALL_MESH.replace("chip_width = 4", "chip_wide = 4"))
+    with pytest.raises(RecipeError, match=r"bad.toml: \[core\]: unknown key 'chip_wide'; valid keys: axons"):
+        deploy(run_dir, frames=8, overrides=("chip.profile=bad",))
+    assert not (run_dir / "result.json").exists()

@@ -59,7 +59,7 @@ def test_deploy_is_exact_on_the_map_read_back_from_disk(trained):
 
 
 def test_deploy_simulates_only_the_map_it_loaded(trained, monkeypatch):
-    import tnpipe.chip.simulate as simulate_mod
+    import tnpipe.chip.engines as simulate_mod
 
     loaded, simulated = [], []
     real_load, real_sim = CoreMap.load.__func__, simulate_mod.simulate
@@ -123,7 +123,7 @@ def test_each_corrupted_map_is_not_exact_and_exits_3(trained, tmp_path, name):
     on an axon that never fires, a leak that moves no sum across the threshold) are counted
     in the assertion message."""
     from tnpipe.artifacts import PreparedDataset
-    from tnpipe.nn.export import load_trained
+    from tnpipe.nn.trained import load_trained
 
     net = load_trained(trained)
     x = net.transduce(PreparedDataset.load(net.meta["prepared_dir"]).x["test"][:8])

@@ -20,10 +20,10 @@ from tests.test_train import NET, write_recipe, write_tiny_dataset
 from tnpipe.artifacts import PreparedDataset
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tnpipe.cli import app
-from tnpipe.nn.export import load_trained
 from tnpipe.nn.hardware import hardware_forward
 from tnpipe.nn.inputs import to_float_nchw
 from tnpipe.nn.nir_export import read_nir
+from tnpipe.nn.trained import load_trained
 
 NODES = ["input", "input_norm", "L0_conv", "L0_spike", "L1_conv", "L1_spike", "L2_conv", "L2_spike",
          "L3_conv", "L3_spike", "votes_sum", "votes_flatten", "votes", "output"]

@@ -10,10 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 import tnpipe.atomic
+from tests.test_report import make_result
 from tests.test_train import write_recipe, write_tiny_dataset
+from tnpipe.artifacts import RunResult
 from tnpipe.cli import app
-from tnpipe.report.collect import Row
 from tnpipe.report.curves import _layer_label, plot_curves, read_metrics, run_facts
+from tnpipe.report.row import Row
 from tnpipe.train import train
 from tnpipe.train.metrics import METRICS_NAME, write_row
 
@@ -62,7 +64,7 @@ def test_metrics_csv_rows_match_the_history_and_survive_a_resume(tiny):
     same = [c for c in COLUMNS if c != "seconds"]
     pd.testing.assert_frame_equal(resumed[same], full[same])          # CPU, same seed: the same numbers
     # the report's curves read the real run folder: metrics.csv, layer tokens and final figure from train.json
-    row = Row({"dataset": "tinyset", "network": "again", "synthetic": True}, again / "result.json", None)
+    row = Row(RunResult.from_json(make_result("tinyset", "again", True), "test"), again / "result.json", None)
     tokens, hw_acc = run_facts(row)
     assert tokens == ["S-8", "N-32", "P-32(2)", "N-16(2)"]
     assert hw_acc == json.loads((again / "train.json").read_text())["hw_test_acc"]

@@ -1,6 +1,6 @@
 import pytest
 
-from tnpipe.chip.spec import TRUENORTH
+from tnpipe.corespec import TRUENORTH
 from tnpipe.errors import NetworkSpecError
 from tnpipe.netspec import parse_network
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tnpipe.artifacts import RESULT_FORMAT_VERSION, save_result
+from tnpipe.artifacts import RESULT_FORMAT_VERSION, RunResult, save_result
 from tnpipe.cli import app
 from tnpipe.report import collect, fmt_sig, load_paper_table, render_csv, render_markdown
 
@@ -36,7 +36,7 @@ def make_result(dataset: str, network: str, synthetic: bool, **over) -> dict:
 
 def write(root: Path, dataset: str, network: str, synthetic: bool, **over) -> Path:
     folder = root / (dataset + ("-synthetic" if synthetic else "")) / network
-    save_result(folder / "result.json", make_result(dataset, network, synthetic, **over))
+    save_result(folder / "result.json", RunResult.from_json(make_result(dataset, network, synthetic, **over), "test"))
     return folder / "result.json"
 
 
@@ -53,7 +53,7 @@ def three(roots):
     r = roots["results"]
     write(r, "cifar10", "tiny", True, accuracy_chip=0.5, accuracy_graph=0.5, fps=500.0, mw=0.25,
           fps_per_w=2.0e6, uj_per_frame=0.5, cores=12, floorplan=floorplan())
-    write(r, "cifar10", "1chip", False)
+    write(r, "cifar10", "1chip", False, frames=10_000)   # the whole official test split
     write(r, "gtsrb", "cpu", False, accuracy_chip=0.9, accuracy_graph=0.875, agreement=0.96875,
           cores=300, fps=2000.0, mw=20.0, fps_per_w=100000.0, uj_per_frame=10.0)
     write(r, "fsdd", "tiny", False, accuracy_chip=0.75, accuracy_graph=0.75, cores=7)
@@ -456,7 +456,7 @@ def test_floorplan_colourbar_coordinates_notation(three):
     from tnpipe.report.floorplan import floorplan_figure
 
     rep = collect(three)
-    fig = floorplan_figure(next(r for r in rep.rows if "floorplan" in r.result))
+    fig = floorplan_figure(next(r for r in rep.rows if r.result.floorplan is not None))
     assert fig._suptitle.get_text() == ("cifar10 (synthetic stand-in) tiny: 6 cores on 2 chips; "
                                         "busiest core 120 spikes/frame")
     bars = [ax for ax in fig.axes if ax.get_ylabel() == "spikes / frame per core\n(log scale)"]
@@ -550,3 +550,14 @@ def test_read_metrics_errors(tmp_path, text, msg):
     with pytest.raises(ArtifactError) as e:
         read_metrics(p)
     assert str(e.value) == f"{p}: {msg}"
+
+
+def test_like_for_like_needs_the_whole_official_test_split(roots):
+    """The paper's 1-chip row compares with our 1chip network only on every frame of the
+    benchmark's official test split: on a subset's 2000 test frames it is for reference only."""
+    r = roots["results"]
+    write(r, "cifar10", "1chip", False, frames=2000)
+    write(r, "gtsrb", "1chip", False, frames=12_630)
+    rows = {row.dataset: row for row in collect(r).rows}
+    assert not rows["cifar10"].paper_like_for_like and rows["cifar10"].paper_label == "TN 1-chip (ref. only)"
+    assert rows["gtsrb"].paper_like_for_like and rows["gtsrb"].paper_label == "TN 1-chip"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import tnpipe
 from tnpipe import paths
-from tnpipe.artifacts import save_result
+from tnpipe.artifacts import RunResult, save_result
 from tnpipe.cli import app
 from tnpipe.deploy import DeployOutcome
 from tnpipe.errors import TrainingError
@@ -22,7 +22,7 @@ from tnpipe.prepare import PrepareOutcome
 from tnpipe.train import TrainOutcome
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report import make_result  # noqa: E402
+from test_report import equivalence, make_result  # noqa: E402
 
 runner = CliRunner()
 
@@ -67,8 +67,9 @@ class FakeStages:
         self.deploy_overrides.append(tuple(overrides))
         if ("deploy", name) in self.fail:
             raise self.fail[("deploy", name)]
-        res = make_result(name, network, run_dir.parent.name.endswith("-synthetic"), accuracy_chip=0.625,
-                          equivalence={"exact": name not in self.not_exact})
+        res = RunResult.from_json(make_result(name, network, run_dir.parent.name.endswith("-synthetic"),
+                                              accuracy_chip=0.625, equivalence=equivalence(name not in self.not_exact)),
+                                  "fake deploy")
         reused = (run_dir / "result.json").is_file() and not force
         if not reused:
             save_result(run_dir / "result.json", res)
@@ -218,3 +219,20 @@ def test_bad_setting_or_network_refused_before_any_stage(fake):
     res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--set", "train.epochs=0"])
     assert res.exit_code == 1 and fake.calls == []
     assert "train].epochs: 0 must be >= 1" in res.stderr
+
+
+def test_the_resume_command_keeps_every_option_given():
+    """One builder (tnpipe.command_line) for train's and run's resume lines: the network is
+    left out only when it is RunOptions' default, and --tensorboard is kept."""
+    from tnpipe.cli.run import _resume_command
+    from tnpipe.run import RunOptions
+    from tnpipe.train.stage import resume_command
+
+    opt = RunOptions(network="1chip", synthetic=True, device="cuda", overrides=("train.epochs=2",), frames=8,
+                     tensorboard=True)
+    assert _resume_command(["cifar10"], False, opt) == ("tnpipe run cifar10 --synthetic --network 1chip "
+                                                        "--device cuda --frames 8 --set train.epochs=2 "
+                                                        "--tensorboard --resume")
+    assert _resume_command(None, True, RunOptions()) == "tnpipe run --all --resume"
+    assert resume_command(Path("r/x y.toml"), "tiny", ["train.lr=0.5"], 3, True, None, "cpu", True) == \
+        "tnpipe train 'r/x y.toml' --network tiny --set train.lr=0.5 --seed 3 --synthetic --tensorboard --resume"

@@ -15,7 +15,7 @@ from tnpipe.artifacts import NetworkDescription, PreparedDataset
 from tnpipe.artifacts.checkpoint import load_checkpoint
 from tnpipe.cli import app
 from tnpipe.errors import DataError, RecipeError, TrainingError
-from tnpipe.nn.export import load_trained
+from tnpipe.nn.trained import load_trained
 from tnpipe.train import train
 
 NET = "S-8 N-32 P-32(2) N-16(2)"
@@ -230,8 +230,8 @@ def test_time_budget_stops_and_still_exports(tiny):
 
 
 def test_lr_schedules():
+    from tnpipe.recipe.train_section import TrainCfg
     from tnpipe.train import lr_at
-    from tnpipe.train.config import TrainCfg
 
     step = TrainCfg(lr=1.0, schedule="step", lr_drops=[0.5, 0.75])
     assert [round(lr_at(step, s, 100), 6) for s in (0, 49, 50, 74, 75, 99)] == [1, 1, 0.1, 0.1, 0.01, 0.01]
@@ -246,7 +246,7 @@ def test_bias_lr_scale_scales_only_the_thresholds_step():
     weights by lr x grad, and the schedule's per-step lr keeps that ratio."""
     from tnpipe.netspec import parse_network
     from tnpipe.nn.network import EednNet
-    from tnpipe.train.config import TrainCfg
+    from tnpipe.recipe.train_section import TrainCfg
 
     torch.manual_seed(0)
     model = EednNet(parse_network("S-8 P4-64(2) N-120(4)", (3, 8, 8), 10))
@@ -265,7 +265,7 @@ def test_bias_lr_scale_scales_only_the_thresholds_step():
 
 
 def test_bias_lr_scale_must_be_positive():
-    from tnpipe.train.config import TrainCfg
+    from tnpipe.recipe.train_section import TrainCfg
 
     with pytest.raises(RecipeError, match=r"\[train\].bias_lr_scale: 0.0 must be > 0"):
         TrainCfg(bias_lr_scale=0.0).validate()

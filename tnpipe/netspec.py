@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import NetworkSpecError
 
 # kind -> (kernel, stride, padding)

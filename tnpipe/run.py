@@ -127,11 +127,9 @@ def _stages(name: str, opt: RunOptions):
 
     def deploy():
         from tnpipe import deploy as stage
-        from tnpipe.locks import hold, run_lock
 
-        with hold(run_lock(state["run_dir"]), str(state["run_dir"])):
-            return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
-                                overrides=opt.overrides)
+        return stage.deploy(state["run_dir"], frames=opt.frames, device=opt.device, force=opt.force,
+                            overrides=opt.overrides)
 
     return [("prepare", prepare), ("train", train), ("deploy", deploy)]
 

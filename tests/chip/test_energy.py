@@ -5,21 +5,22 @@ from __future__ import annotations
 import pytest
 
 from tnpipe.chip.energy import energy_model_record, estimate, load_profile, modelled_tick_hz
+from tnpipe.corespec import TRUENORTH
 from tnpipe.errors import RecipeError
 
 
 def test_profile_constants_are_their_derivations_at_one_volt():
     prof = load_profile("truenorth-1.0v")
-    assert prof["voltage"] == 1.0
-    e = prof["energy"]
+    assert prof.voltage == 1.0 and prof.spec == TRUENORTH and prof.spec.cores_per_chip == 4096
+    e = prof.energy
     # [CVPR17] Table 2 idle at 1.0 V: (134.3 + 68.8) mW over (3838 + 1936) cores, per chip of 4096
     assert e["p_idle_mw_per_chip"] == pytest.approx((134.3 + 68.8) / (3838 + 1936) * 4096, abs=0.05)
     # marginal energy between [TCAD]'s 65 mW at 2.56 GSOPS and 145 mW at 58 GSOPS (0.75 V), x (1/0.75)^2
     assert e["e_sop_pj"] == pytest.approx((58e9 / 400e9 * 1e3 - 65) * 1e-3 / (58e9 - 2.56e9) * 1e12 / 0.75 ** 2, abs=0.005)
     assert e["e_hop_pj"] == pytest.approx(2.3 * (1.0 / 0.775) ** 2, rel=2e-3)   # profile values rounded to 3 figures
-    assert prof["timing"]["sop_ns"] == pytest.approx(4096 / 58e9 * 1e9, abs=0.05)
+    assert prof.timing["sop_ns"] == pytest.approx(4096 / 58e9 * 1e9, abs=0.05)
     rec = energy_model_record(prof)
-    assert rec["model_estimate"] is True and rec["profile"] == "truenorth-1.0v"
+    assert rec.model_estimate is True and rec.profile == "truenorth-1.0v"
 
 
 def test_unknown_profile_is_a_one_line_error():

@@ -13,11 +13,11 @@ from tnpipe.artifacts import describe_architecture
 from tnpipe.chip.compile import compile_program
 from tnpipe.chip.fastpath import FastEngine
 from tnpipe.chip.mapper import map_network
+from tnpipe.chip.reference import ReferenceEngine
 from tnpipe.chip.search import choose_tilings, plan_rows
-from tnpipe.chip.simulator import ReferenceEngine
-from tnpipe.chip.spec import TRUENORTH
 from tnpipe.chip.tiling import Demand, candidates, layer_cost
 from tnpipe.chip.validate import validate_coremap
+from tnpipe.corespec import TRUENORTH
 from tnpipe.errors import MappingError, NetworkSpecError
 from tnpipe.netspec import parse_network
 

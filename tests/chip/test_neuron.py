@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.chip.handmap import hand_map, neuron, scalar_neuron, set_bits
-from tnpipe.chip.simulator import ReferenceEngine
+from tnpipe.chip.reference import ReferenceEngine
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from tnpipe.chip.placement import (
     topographic_positions,
 )
 from tnpipe.chip.search import choose_tilings
-from tnpipe.chip.spec import CoreSpec
 from tnpipe.chip.validate import validate_coremap
+from tnpipe.corespec import CoreSpec
 from tnpipe.errors import RecipeError
 from tnpipe.netspec import parse_network
 from tnpipe.recipe import load_recipe

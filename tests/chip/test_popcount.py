@@ -13,10 +13,10 @@ from tests.chip.netref import (
 )
 from tnpipe.chip import popcount
 from tnpipe.chip.compile import UnsupportedMap, compile_program
+from tnpipe.chip.engines import simulate
 from tnpipe.chip.fastpath import FastEngine
 from tnpipe.chip.mapper import map_network
-from tnpipe.chip.simulate import simulate
-from tnpipe.chip.simulator import ReferenceEngine
+from tnpipe.chip.reference import ReferenceEngine
 
 needs_numba = pytest.mark.skipif(not popcount.AVAILABLE, reason="numba is not installed")
 
@@ -101,13 +101,10 @@ def test_simulate_dispatches_the_popcount_engine():
 
 
 def test_without_numba_the_engine_refuses_and_auto_uses_lut(monkeypatch):
-    from tnpipe.chip import simulate as sim
-
     desc = random_description(*SPLIT, seed=3)
     cm = map_network(desc)
     x = random_spikes(desc, 5, seed=2).reshape(5, -1)
     monkeypatch.setattr(popcount, "AVAILABLE", False)
-    monkeypatch.setattr(sim, "POPCOUNT_AVAILABLE", False)
     with pytest.raises(UnsupportedMap, match="needs numba"):
         popcount.PopcountEngine(compile_program(cm))
     res = simulate(cm, x, engine="auto")

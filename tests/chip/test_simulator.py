@@ -14,14 +14,14 @@ from tests.chip.netref import (
     random_spikes,
 )
 from tnpipe.chip.compile import UnsupportedMap, compile_program
+from tnpipe.chip.engines import simulate
 from tnpipe.chip.fastpath import KERNELS, FastEngine
 from tnpipe.chip.mapper import map_network
 from tnpipe.chip.popcount import AVAILABLE as POPCOUNT_AVAILABLE
 from tnpipe.chip.popcount import PopcountEngine
-from tnpipe.chip.simulate import simulate
-from tnpipe.chip.simulator import ReferenceEngine
-from tnpipe.chip.spec import CoreSpec
+from tnpipe.chip.reference import ReferenceEngine
 from tnpipe.chip.validate import validate_coremap
+from tnpipe.corespec import CoreSpec
 
 NET = ("S-8 P4-64(2) N-64(2) P-64(4) S-128(8) N-40(2)", (3, 16, 16), 10)
 SPLIT = ("S-8 N-28 S-28(2) N-10", (3, 6, 6), 5)
@@ -115,7 +115,7 @@ def test_recurrent_map_falls_back_to_the_reference_engine():
     with pytest.raises(UnsupportedMap, match="cycle"):
         compile_program(cm)
     res = simulate(cm, np.array([[1], [0]], dtype=np.uint8), engine="auto")
-    assert res.engine == "reference" and "cycle" in res.recorded["fallback"]
+    assert res.engine == "reference" and "cycle" in res.fallback
 
 
 def test_stateful_neurons_are_refused_by_the_compiler():

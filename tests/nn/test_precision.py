@@ -19,7 +19,7 @@ from tnpipe.nn import fp8
 from tnpipe.nn.network import EednNet, build_network
 from tnpipe.nn.precision import compute_dtype, resolve
 from tnpipe.recipe import load_recipe
-from tnpipe.train.config import TrainCfg
+from tnpipe.recipe.train_section import TrainCfg
 
 RECIPE = load_recipe("recipes/cifar10.toml")
 

@@ -14,7 +14,7 @@ import copy
 import numpy as np
 
 from tnpipe.chip.coremap import CoreMap
-from tnpipe.chip.simulator import ReferenceEngine, arrival_ticks
+from tnpipe.chip.reference import ReferenceEngine, arrival_ticks
 
 
 def _neurons(cm: CoreMap, on_chip: bool = True) -> np.ndarray:

@@ -12,9 +12,9 @@ import pytest
 from tests.chip.netref import forward as netref_forward
 from tests.chip.netref import random_description, random_spikes
 from tests.verify.corrupt import CORRUPTIONS, effective
+from tnpipe.chip.engines import simulate
 from tnpipe.chip.mapper import map_network
-from tnpipe.chip.simulate import simulate
-from tnpipe.chip.simulator import arrival_ticks, spike_trace
+from tnpipe.chip.reference import arrival_ticks, spike_trace
 from tnpipe.chip.validate import validate_coremap
 from tnpipe.nn.hardware import hardware_votes
 from tnpipe.verify.equivalence import check_equivalence, core_arrival

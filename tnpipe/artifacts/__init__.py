@@ -27,15 +27,20 @@ from tnpipe.artifacts.prepared import SPLITS, PreparedDataset, PreparedRecord, v
 from tnpipe.artifacts.result import (
     RESULT_FORMAT_VERSION,
     RESULT_NAME,
-    RESULT_REQUIRED,
+    EnergyModel,
+    Equivalence,
+    Floorplan,
+    MapSource,
+    RunResult,
+    SimulatorRecord,
     load_result,
     save_result,
-    validate_result,
 )
 
 __all__ = [
     "SPLITS", "PreparedDataset", "PreparedRecord", "verify_prepared", "LayerDescription", "NetworkDescription",
     "describe_architecture", "default_class_of_feature", "RESULT_FORMAT_VERSION", "RESULT_NAME",
-    "RESULT_REQUIRED", "save_result", "load_result", "validate_result", "environment", "read_json_object",
+    "RunResult", "Equivalence", "EnergyModel", "Floorplan", "SimulatorRecord", "MapSource", "save_result",
+    "load_result", "environment", "read_json_object",
     "sha256_file",
 ]

@@ -31,7 +31,7 @@ CHECKPOINT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-@dataclass
+@dataclass(kw_only=True)   # 14 fields: built by name only, never by position
 class Checkpoint:
     network: str
     network_name: str

@@ -38,7 +38,7 @@ import numpy as np
 
 from tnpipe.artifacts import read_json_object, sha256_file
 from tnpipe.atomic import atomic_path, write_json
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import ArtifactError
 
 COREMAP_FORMAT = "tnpipe.CoreMap"

@@ -28,8 +28,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tnpipe.chip.compile import ONE, Program
-from tnpipe.chip.simulator import SimResult
+from tnpipe.chip.compile import ONE, Program, compile_program
+from tnpipe.chip.coremap import CoreMap
+from tnpipe.chip.engine import EngineSettings, SimResult
 
 KERNELS = ("gemm", "lut")
 
@@ -43,10 +44,12 @@ def _row_counts(s: torch.Tensor) -> torch.Tensor:
 
 
 class FastEngine:
-    def __init__(self, prog: Program, kernel: str = "lut", device: str = "cpu", piece_cores: int = 64):
+    def __init__(self, prog: Program, kernel: str = "lut", device: str = "cpu", piece_cores: int = 64,
+                 batch: int = 256, workers: int = 1):
         if kernel not in KERNELS:
             raise ValueError(f"kernel {kernel!r}; expected one of {KERNELS}")
         self.prog, self.kernel, self.device = prog, kernel, torch.device(device)
+        self.batch, self.workers = batch, workers   # run()'s defaults
         # lut: a big class runs in pieces of at most `piece_cores` cores that share its table:
         # each piece's working set stays in cache (measured faster than one large operation)
         pieces = []
@@ -186,11 +189,16 @@ class FastEngine:
                 kept.append(s.T.to(torch.uint8).cpu().numpy()[:, self.new])
         return sig_sum, kept
 
-    def run(self, inputs: np.ndarray, batch: int = 256, keep_signals: bool = False,
-            workers: int = 1) -> SimResult:
+    def warm_up(self) -> float:
+        return 0.0
+
+    def run(self, inputs: np.ndarray, batch: int | None = None, keep_signals: bool = False,
+            workers: int | None = None) -> SimResult:
         """Simulate every frame. workers > 1 splits the frames over that many Python threads,
         each running single-threaded torch ops (the ops release the GIL): on small operations
         this scales across cores better than torch's own intra-op threads."""
+        batch = self.batch if batch is None else batch
+        workers = self.workers if workers is None else workers
         x_all = np.ascontiguousarray(inputs, dtype=np.uint8).reshape(len(inputs), -1)
         if self.kernel == "lut":   # 8 frames per packed word; byte-lane counts stay below 256
             batch = max(8, min(2040, batch) // 8 * 8)
@@ -224,6 +232,16 @@ class FastEngine:
         finally:
             torch.set_num_threads(threads)
         return sum(p[0] for p in parts), [k for p in parts for k in p[1]]
+
+
+def make_lut(cm: CoreMap, device: str, settings: EngineSettings) -> FastEngine:
+    """The registry's "lut" entry: a compiled map (UnsupportedMap when it cannot be compiled)."""
+    return FastEngine(compile_program(cm), "lut", device, batch=settings.batch, workers=settings.workers)
+
+
+def make_gemm(cm: CoreMap, device: str, settings: EngineSettings) -> FastEngine:
+    """The registry's "gemm" entry: a compiled map as float matrix products."""
+    return FastEngine(compile_program(cm), "gemm", device, batch=settings.batch, workers=settings.workers)
 
 
 def counters(prog: Program, mean: np.ndarray, votes: np.ndarray, engine: str) -> SimResult:

@@ -35,6 +35,8 @@ crossbar is empty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tnpipe.artifacts import NetworkDescription
@@ -42,13 +44,42 @@ from tnpipe.chip.coremap import OFF_CHIP, CoreMap, empty_arrays
 from tnpipe.chip.layerplan import LayerPlan
 from tnpipe.chip.placement import check_placement, chip_grid, input_positions, place
 from tnpipe.chip.search import choose_tilings
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
 from tnpipe.chip.tiling import Tiling, lower_bound, relay_plan
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import MappingError
 
 PLUS, MINUS = 0, 1   # axon types of the Eedn axon pair
 PAIR_WEIGHTS = np.array([1, -1, 0, 0], dtype=np.int16)
 SPLIT_WEIGHTS = np.array([1, 0, 0, 0], dtype=np.int16)
+
+
+@dataclass(frozen=True)
+class _LayerWiring:
+    """What step 6 needs to write one layer's cores and splitters."""
+
+    plan: LayerPlan
+    nxt: LayerPlan | None          # the next layer (None: the last, whose neurons are the votes)
+    work: list                     # _core_work's cores: (core, outs, consumers, relay, slots)
+    split_base: int                # id of the layer's first splitter core
+    d_direct: int                  # delay from this layer's neurons to the next layer's axons
+    oshape: tuple[int, int, int]   # the layer's output feature map (features, height, width)
+    ooff: int                      # its offset in the flat enumeration of feature maps
+    desc: NetworkDescription
+    spec: CoreSpec
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """What step 7 needs besides the arrays: the plans and the numbering of steps 1-4."""
+
+    desc: NetworkDescription
+    plans: list[LayerPlan]
+    names: list[str]               # layer names, splitters as their own entries
+    layer_of_core: list[int]
+    arrive: list[int]              # tick at which each layer's input arrives
+    fm: list                       # _fm_offsets
+    spec: CoreSpec
+    placement: str
 
 
 def _fm_offsets(desc: NetworkDescription) -> list[tuple[str, tuple[int, int, int], int]]:
@@ -166,10 +197,11 @@ def _column_bits(plan: LayerPlan, core, o: np.ndarray, spec: CoreSpec, has_w: bo
     return colbits, nq
 
 
-def _write_layer(a, crossbar, ctx, out_wires: list) -> None:
+def _write_layer(a, crossbar, lw: _LayerWiring, out_wires: list) -> None:
     """Step 6b: every core of one layer, its neurons (copies in the same core) and targets;
     the last layer's neurons are appended to out_wires as (core, neuron, class)."""
-    plan, nxt, work, split_base, d_direct, (oshape, ooff), desc, spec = ctx
+    plan, nxt, work, split_base, d_direct = lw.plan, lw.nxt, lw.work, lw.split_base, lw.d_direct
+    oshape, ooff, desc, spec = lw.oshape, lw.ooff, lw.desc, lw.spec
     layer = plan.layer
     for core, outs, cons, relay, slots in work:
         cid = plan.core_id(core)
@@ -201,10 +233,10 @@ def _write_layer(a, crossbar, ctx, out_wires: list) -> None:
         a["type_weight"][cid, :j] = PAIR_WEIGHTS
 
 
-def _write_splitters(a, crossbar, ctx, splitters: list[list]) -> None:
+def _write_splitters(a, crossbar, lw: _LayerWiring, splitters: list[list]) -> None:
     """Step 6c: a layer's splitter cores: axon = one relayed output, neurons = its copies
     (one crossbar bit each, weight +1, leak 0, threshold 1). The last layer never splits."""
-    plan, nxt, work, split_base, d_direct, (oshape, ooff), _, _ = ctx
+    nxt, work, split_base, d_direct, oshape, ooff = lw.nxt, lw.work, lw.split_base, lw.d_direct, lw.oshape, lw.ooff
     for sidx, members in enumerate(splitters):
         sid = split_base + sidx
         j = 0
@@ -248,16 +280,18 @@ def map_network(desc: NetworkDescription, spec: CoreSpec = TRUENORTH, square_til
     for li, plan in enumerate(plans):                                                        # 6
         nxt = plans[li + 1] if li + 1 < nl else None
         d_direct = (arrive[li + 1] - arrive[li]) if nxt is not None else 0
-        ctx = (plan, nxt, work[li], split_base[li], d_direct, fm[li + 1][1:], desc, spec)
-        _write_layer(a, crossbar, ctx, out_wires)
-        _write_splitters(a, crossbar, ctx, splitter_sets[li])
+        lw = _LayerWiring(plan, nxt, work[li], split_base[li], d_direct, *fm[li + 1][1:], desc, spec)
+        _write_layer(a, crossbar, lw, out_wires)
+        _write_splitters(a, crossbar, lw, splitter_sets[li])
     a["crossbar"] = np.packbits(crossbar, axis=-1)
     del crossbar
-    return _finish(a, out_wires, desc, plans, names, layer_of_core, arrive, fm, spec, placement)       # 7
+    return _finish(a, out_wires, _Mapped(desc, plans, names, layer_of_core, arrive, fm, spec, placement))  # 7
 
 
-def _finish(a, out_wires, desc, plans, names, layer_of_core, arrive, fm, spec, placement) -> CoreMap:
+def _finish(a, out_wires, m: _Mapped) -> CoreMap:
     """Step 7: output wiring, placement on the chips, and the CoreMap with its header info."""
+    desc, plans, names, arrive, fm, spec, placement = m.desc, m.plans, m.names, m.arrive, m.fm, m.spec, m.placement
+    layer_of_core = m.layer_of_core
     ow = np.array(out_wires, dtype=np.int64).reshape(-1, 3)
     a["out_core"], a["out_neuron"], a["out_index"] = ow[:, 0].astype(np.int32), ow[:, 1].astype(np.int16), ow[:, 2].astype(np.int32)
     a["core_layer"] = np.array(layer_of_core, dtype=np.int16)

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from tnpipe.chip.spec import TRUENORTH, CoreSpec
+from tnpipe.corespec import TRUENORTH, CoreSpec
 from tnpipe.errors import RecipeError
 
 PLACEMENTS = ("snake", "regions")

@@ -28,9 +28,10 @@ import time
 
 import numpy as np
 
-from tnpipe.chip.compile import ONE, Program, UnsupportedMap
+from tnpipe.chip.compile import ONE, Program, UnsupportedMap, compile_program
+from tnpipe.chip.coremap import CoreMap
+from tnpipe.chip.engine import EngineSettings, SimResult
 from tnpipe.chip.fastpath import counters
-from tnpipe.chip.simulator import SimResult
 
 try:
     import numba
@@ -205,10 +206,10 @@ def _planes(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class PopcountEngine:
     """Runs one Program on bit-packed spikes with numba; same results as FastEngine."""
 
-    def __init__(self, prog: Program):
+    def __init__(self, prog: Program, batch: int = 1024):
         if not AVAILABLE:
             raise UnsupportedMap("the popcount engine needs numba, which is not installed")
-        self.prog = prog
+        self.prog, self.batch = prog, batch   # batch: run()'s default
         rows, ins, outs, masks, thrs = [], [], [], [], []
         moff = toff = ioff = ooff = 0
         coef_all: np.ndarray | None = None
@@ -259,14 +260,14 @@ class PopcountEngine:
         _pack_kernel(x, s, 2)
         return s, b
 
-    def run(self, inputs: np.ndarray, batch: int = 1024, keep_signals: bool = False,
+    def run(self, inputs: np.ndarray, batch: int | None = None, keep_signals: bool = False,
             workers: int | None = None) -> SimResult:
         """Simulate every frame, `batch` frames (rounded up to 64) per kernel call, on
         `workers` numba threads (None: numba's default)."""
         prog = self.prog
         x_all = np.ascontiguousarray(inputs, dtype=np.uint8).reshape(len(inputs), -1)
         nf = len(x_all)
-        batch = max(64, -(-int(batch) // 64) * 64)
+        batch = max(64, -(-int(self.batch if batch is None else batch) // 64) * 64)
         votes = np.zeros((nf, prog.n_outputs), dtype=np.int64)
         onehot = np.zeros((len(prog.out_sig), prog.n_outputs))        # float64 BLAS: exact on counts
         onehot[np.arange(len(prog.out_sig)), prog.out_idx] = 1
@@ -298,3 +299,10 @@ class PopcountEngine:
         """(rows, cols) uint64, 64 frames a word -> (b, cols) uint8 0/1, one row per frame."""
         bits = np.unpackbits(np.ascontiguousarray(words.T).view(np.uint8), axis=1, bitorder="little")
         return np.ascontiguousarray(bits[:, :b].T)
+
+
+def make(cm: CoreMap, device: str, settings: EngineSettings) -> PopcountEngine:
+    """The registry's "popcount" entry: CPU only, needs numba (UnsupportedMap without it)."""
+    if not AVAILABLE:   # before compiling: the refusal costs nothing
+        raise UnsupportedMap("the popcount engine needs numba, which is not installed")
+    return PopcountEngine(compile_program(cm), batch=max(settings.batch, 1024))

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tnpipe.chip.spec import CoreSpec
 from tnpipe.chip.tiling import Demand, Tiling, candidates, layer_cost
+from tnpipe.corespec import CoreSpec
 from tnpipe.errors import MappingError
 
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tnpipe.chip.spec import CoreSpec
+from tnpipe.corespec import CoreSpec
 
 MAX_TILE = 16   # search bound per dimension: a 3x3 or larger filter cannot fit 17 positions in 128 inputs
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tnpipe.cli.app import app, user_errors
 from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate
+
+if TYPE_CHECKING:   # typing only: the command's imports stay inside it (fast --help)
+    from tnpipe.artifacts import Equivalence, RunResult
 
 
 def _layer_table(cm, title: str):
@@ -40,42 +43,42 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
     console.print(f"total cores: {cm.n_cores}", highlight=False)
 
 
-def _print_result(res: dict) -> None:
+def _print_result(res: RunResult) -> None:
     from rich.table import Table
 
     from tnpipe.log import console
 
-    layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
+    layers = Table(title=f"{res.dataset}{' (synthetic)' if res.synthetic else ''} {res.network}: cores per layer")
     layers.add_column("layer")
     layers.add_column("cores", justify="right")
-    for name, n in res["cores_per_layer"].items():
+    for name, n in res.cores_per_layer.items():
         layers.add_row(name, str(n))
-    layers.add_row("[bold]total[/]", f"[bold]{res['cores']}[/]")
+    layers.add_row("[bold]total[/]", f"[bold]{res.cores}[/]")
     console.print(layers)
     t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")
     for col in ("frames", "chips", "acc chip", "acc graph", "agreement", "fps", "mW", "fps/W", "uJ/frame"):
         t.add_column(col, justify="right")
-    t.add_row(str(res["frames"]), str(res["chips"]), f"{res['accuracy_chip']:.4f}", f"{res['accuracy_graph']:.4f}",
-              f"{100 * res['agreement']:.2f}%", f"{res['fps']:.0f}", f"{res['mw']:.1f}", f"{res['fps_per_w']:.0f}",
-              f"{res['uj_per_frame']:.1f}")
+    t.add_row(str(res.frames), str(res.chips), f"{res.accuracy_chip:.4f}", f"{res.accuracy_graph:.4f}",
+              f"{100 * res.agreement:.2f}%", f"{res.fps:.0f}", f"{res.mw:.1f}", f"{res.fps_per_w:.0f}",
+              f"{res.uj_per_frame:.1f}")
     console.print(t)
-    agree = round(res["agreement"] * res["frames"])
-    console.print(f"agreement with the training graph: {100 * res['agreement']:.2f}% ({agree}/{res['frames']} frames); "
-                  f"cores: {res['cores']} on {res['chips']} chip(s); latency: {res['latency_ticks']} ticks", highlight=False)
-    _equivalence(res["equivalence"])
+    agree = round(res.agreement * res.frames)
+    console.print(f"agreement with the training graph: {100 * res.agreement:.2f}% ({agree}/{res.frames} frames); "
+                  f"cores: {res.cores} on {res.chips} chip(s); latency: {res.latency_ticks} ticks", highlight=False)
+    _equivalence(res.equivalence)
 
 
-def _equivalence(eq: dict) -> None:
+def _equivalence(eq: Equivalence) -> None:
     """The three levels in one line; not exact: the first mismatch, and exit status 3."""
     from rich.markup import escape
 
-    from tnpipe.deploy_chip import equivalence_summary
+    from tnpipe.deploy.on_chip import equivalence_summary
     from tnpipe.log import console, err
 
     console.print(equivalence_summary(eq), highlight=False, soft_wrap=True)
-    if not eq["exact"]:
+    if not eq.exact:
         err.print(f"[bold red]error:[/] the chip is not the trained network; first mismatch: "
-                  f"{escape(eq['first_mismatch'] or '')}", highlight=False, soft_wrap=True)
+                  f"{escape(eq.first_mismatch or '')}", highlight=False, soft_wrap=True)
         raise typer.Exit(3)
 
 
@@ -121,11 +124,9 @@ def deploy(
             return
         _check_run_folder(target)
         from tnpipe.deploy import deploy as deploy_stage
-        from tnpipe.locks import hold, run_lock
 
-        with hold(run_lock(target), str(target)):
-            out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
-                               overrides=overrides, coremap=coremap, spike_frames=spike_frames)
+        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
+                           overrides=overrides, coremap=coremap, spike_frames=spike_frames)
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")

@@ -58,7 +58,7 @@ def targets(report, out_dir: Path, plot: bool, curves: bool) -> list[Path]:
 
     paths = [out_dir / f for f in REPORT_FILES]
     if plot:
-        paths += [out_dir / "report.png"] + [floorplan_path(out_dir, r) for r in report.rows if "floorplan" in r.result]
+        paths += [out_dir / "report.png"] + [floorplan_path(out_dir, r) for r in report.rows if r.result.floorplan is not None]
     if curves:
         paths += [curves_path(out_dir, r) for r in report.rows]
     return paths

@@ -27,7 +27,7 @@ def _not_exact(results: list[Path]) -> list[Path]:
     """The deployed runs whose chip is not exactly the trained network (result.json's equivalence)."""
     from tnpipe.artifacts import load_result
 
-    return [p for p in results if not load_result(p).get("equivalence", {}).get("exact", False)]
+    return [p for p in results if not load_result(p).exact]
 
 
 def _finish(summary, chosen: list[str], plot: bool) -> None:
@@ -52,17 +52,17 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
 
 
 def _resume_command(names, all_: bool, opt) -> str:
-    """This `tnpipe run` command line with --resume: what continues an interrupted run."""
-    import shlex
-    argv = ["tnpipe", "run"] + (["--all"] if all_ else list(names or ()))
-    argv += ["--synthetic"] if opt.synthetic else []
-    argv += ["--network", opt.network] if opt.network != "tiny" else []
-    argv += ["--raw-root", str(opt.raw_root)] if opt.raw_root is not None else []
-    argv += ["--device", opt.device] if opt.device != "cpu" else []
-    argv += ["--frames", str(opt.frames)] if opt.frames is not None else []
-    for o in opt.overrides:
-        argv += ["--set", o]
-    return shlex.join(argv + ["--resume"])
+    """This `tnpipe run` command line with --resume: what continues an interrupted run (every
+    option that differs from RunOptions' defaults, --tensorboard included)."""
+    from tnpipe.command_line import command_line
+    from tnpipe.run import RunOptions
+
+    default = RunOptions()
+    return command_line("run", [] if all_ else list(names or ()), [
+        ("--all", all_), ("--synthetic", opt.synthetic),
+        ("--network", opt.network if opt.network != default.network else None), ("--raw-root", opt.raw_root),
+        ("--device", opt.device if opt.device != default.device else None), ("--frames", opt.frames),
+        ("--set", list(opt.overrides)), ("--tensorboard", opt.tensorboard), ("--resume", True)])
 
 
 @app.command(cls=Command)

@@ -8,7 +8,7 @@
                   (transduction + on-chip layers + votes)
     stats.py      whole-training-set batch-norm statistics for inference
     hardware.py   integer hardware mode (s + L >= 1) and export to a NetworkDescription
-    export.py     load_trained(run_dir) -> TrainedNetwork for deploy
+    trained.py    load_trained(run_dir) -> TrainedNetwork for deploy
     inputs.py     PreparedDataset arrays -> float NCHW tensors
 
 The training loop itself is tnpipe.train; the artifacts written are in tnpipe.artifacts.

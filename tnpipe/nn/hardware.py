@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from tnpipe.artifacts import LayerDescription, NetworkDescription, describe_architecture
-from tnpipe.chip.spec import TRUENORTH
+from tnpipe.corespec import TRUENORTH
 from tnpipe.errors import ArtifactError
 
 

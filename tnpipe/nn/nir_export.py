@@ -78,7 +78,7 @@ def transduction_threshold(theta: np.ndarray) -> np.ndarray:
 
 
 def nir_network(trained: Any, recipe: dict[str, Any]) -> NirNetwork:
-    """A loaded run (tnpipe.nn.export.TrainedNetwork) -> plain arrays. The only reader of
+    """A loaded run (tnpipe.nn.trained.TrainedNetwork) -> plain arrays. The only reader of
     tnpipe's artifacts here: the transduction layer and input normalisation come from the
     torch model (they never reach network.npz), the on-chip layers from the description."""
     model, desc = trained.model, trained.description
@@ -187,7 +187,7 @@ def export_nir(run_dir: Path, out: Path | None = None, force: bool = False) -> t
     Returns (path, graph)."""
     from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
     from tnpipe.atomic import atomic_path
-    from tnpipe.nn.export import load_trained
+    from tnpipe.nn.trained import load_trained
 
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / NIR_NAME

@@ -1,7 +1,7 @@
 """Stage 4, `tnpipe report`: every RunResult under the results root -> one table.
 
-The report reads RunResults ONLY (`result.json`); it never opens a checkpoint, a core map
-or a dataset. For each result it shows, per dataset and network:
+The report's table reads RunResults ONLY (`result.json`); it never opens a checkpoint, a
+core map or a dataset (`--curves` also reads each run folder's metrics.csv and train.json). For each result it shows, per dataset and network:
 
     ours   accuracy on the simulated chip, accuracy of the training graph (hardware mode),
            agreement between the two, whether they are exactly equal (votes, spikes),
@@ -24,6 +24,7 @@ Derived figures (the paper prints no energy per frame): uJ/frame = 1000 * mW / f
 
 The package, along its seams:
     paper.py      the paper's Table 3 (one copy, report_data/paper_table3.csv)
+    row.py        Row: one RunResult (+ its paper row), the unit every column reads
     collect.py    result.json files -> filtered, ordered rows (Report)
     frame.py      rows -> the one pandas DataFrame every output is rendered from
     columns.py    column titles, units, formatting; which output shows which column
@@ -35,11 +36,12 @@ The package, along its seams:
 
 from __future__ import annotations
 
-from tnpipe.report.collect import NoResults, Report, Row, check_names, collect, find_results
+from tnpipe.report.collect import NoResults, Report, check_names, collect, find_results
 from tnpipe.report.columns import COLUMN, fmt_pct, fmt_sig
 from tnpipe.report.notes import footnotes, provenance
 from tnpipe.report.paper import PAPER_CITATION, PaperRow, load_paper_table
 from tnpipe.report.render import print_table, render_csv, render_markdown, render_table, write_files
+from tnpipe.report.row import Row
 
 __all__ = [
     "PAPER_CITATION", "NoResults", "PaperRow", "load_paper_table", "Row", "Report", "find_results", "collect",

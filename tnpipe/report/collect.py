@@ -18,8 +18,12 @@ import pandas as pd
 
 from tnpipe import paths
 from tnpipe.artifacts import environment, load_result
+from tnpipe.data import DATASET_NAMES
+from tnpipe.data import check_names as check_registry
 from tnpipe.errors import ArtifactError, TnpipeError
-from tnpipe.report.paper import PAPER_NETWORK, PaperRow, load_paper_table
+from tnpipe.report.frame import to_frame
+from tnpipe.report.paper import load_paper_table
+from tnpipe.report.row import Row
 
 # networks in the order the paper grows them, then the project's own small ones
 NETWORK_ORDER = ("half", "1chip", "2chip", "4chip", "8chip", "cpu", "tiny")
@@ -27,8 +31,6 @@ NETWORK_ORDER = ("half", "1chip", "2chip", "4chip", "8chip", "cpu", "tiny")
 
 def dataset_names() -> tuple[str, ...]:
     """The dataset registry's names, in its order (tnpipe.data owns the list)."""
-    from tnpipe.data import DATASET_NAMES
-
     return tuple(DATASET_NAMES)
 
 
@@ -38,60 +40,6 @@ class NoResults(ArtifactError):
     def __init__(self, message: str, skipped: list[tuple[Path, str]]):
         super().__init__(message)
         self.skipped = skipped
-
-
-REAL_SUBSET = "real ("   # a stand_in that starts so names a real subset of the paper's corpus
-
-
-@dataclass
-class Row:
-    """One deployed network: its RunResult and, where the paper has the dataset, its Table 3 row."""
-
-    result: dict[str, Any]
-    path: Path
-    paper: PaperRow | None
-
-    @property
-    def dataset(self) -> str:
-        name = self.result["dataset"]
-        return name[: -len(paths.SYNTHETIC_SUFFIX)] if name.endswith(paths.SYNTHETIC_SUFFIX) else name
-
-    @property
-    def network(self) -> str:
-        return self.result["network"]
-
-    @property
-    def synthetic(self) -> bool:
-        return bool(self.result["synthetic"])
-
-    @property
-    def stand_in(self) -> str:
-        return "" if self.synthetic else str(self.result.get("stand_in") or "")
-
-    @property
-    def data(self) -> str:
-        """synthetic, stand-in, real; or a real subset's own label, which its stand_in starts
-        with (e.g. "real (TIMIT sample, 16 speakers): ...", tnpipe.data.timit): real data,
-        but never like-for-like with the paper's full-corpus rows."""
-        if not self.synthetic and self.stand_in.startswith(REAL_SUBSET):
-            return self.stand_in.split(": ", 1)[0]
-        return "synthetic" if self.synthetic else "stand-in" if self.stand_in else "real"
-
-    @property
-    def paper_like_for_like(self) -> bool:
-        """The paper's numbers are for its 1-chip networks; only our "1chip" on real data matches them."""
-        return self.paper is not None and self.network == PAPER_NETWORK and not self.stand_in and not self.synthetic
-
-    @property
-    def paper_label(self) -> str:
-        if self.paper is None:
-            return "-"
-        return "TN 1-chip" if self.paper_like_for_like else "TN 1-chip (ref. only)"
-
-    @property
-    def run_dir(self) -> Path:
-        """The run folder this result was written into (result.json sits at its top)."""
-        return self.path.parent
 
 
 @dataclass
@@ -104,8 +52,6 @@ class Report:
     @cached_property
     def frame(self) -> pd.DataFrame:
         """One row per result, one column per report field (raw values; see tnpipe.report.frame)."""
-        from tnpipe.report.frame import to_frame
-
         return to_frame(self.rows)
 
 
@@ -135,8 +81,6 @@ def _order_key(row: Row) -> tuple:
 
 def check_names(names: Iterable[str]) -> list[str]:
     """Each name checked against the one registry (tnpipe.data), order kept."""
-    from tnpipe.data import check_names as check_registry
-
     names = list(names)
     if names:
         check_registry(names)

@@ -1,6 +1,6 @@
 """curves/<dataset-id>-<net>.png: training curves from each run folder's metrics.csv.
 
-metrics.csv (INTERFACES.md #2) has one row per epoch, columns in this order:
+metrics.csv (the contract: tnpipe.artifacts.metrics) has one row per epoch, columns in this order:
     epoch, loss, train_acc, test_acc, lr, seconds, spike_rate_<layer>...
 accuracies as fractions in [0, 1]. Each picture has accuracy (train and test) and loss
 against epoch, and the spike rate of every spiking layer where the file has them; from
@@ -18,46 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from tnpipe import paths
+from tnpipe.artifacts.metrics import METRICS_NAME, SPIKE_PREFIX, read_metrics
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.errors import ArtifactError
-from tnpipe.report.collect import Report, Row
+from tnpipe.report.collect import Report
 from tnpipe.report.figures import pyplot, save
-
-METRICS_FILE = "metrics.csv"
-METRICS_COLUMNS = ("epoch", "loss", "train_acc", "test_acc", "lr", "seconds")
-SPIKE_PREFIX = "spike_rate_"
-
-
-def read_metrics(path: Path) -> pd.DataFrame:
-    """metrics.csv as a numeric frame, checked: the six leading columns in order, at least one
-    epoch, numbers everywhere, accuracies in [0, 1]. ArtifactError (one line) otherwise."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)   # cells as written, for the errors
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise ArtifactError(f"{path}: metrics.csv unreadable ({e.__class__.__name__}: {str(e).splitlines()[0]})") from e
-    head = tuple(frame.columns[: len(METRICS_COLUMNS)])
-    if head != METRICS_COLUMNS:
-        raise ArtifactError(f"{path}: metrics.csv columns start {', '.join(map(str, head)) or 'empty'}; "
-                            f"expected {', '.join(METRICS_COLUMNS)}")
-    extra = [c for c in frame.columns[len(METRICS_COLUMNS):] if not str(c).startswith(SPIKE_PREFIX)]
-    if extra:
-        raise ArtifactError(f"{path}: metrics.csv column {extra[0]!r}; expected only {SPIKE_PREFIX}<layer> "
-                            f"after {METRICS_COLUMNS[-1]}")
-    if frame.empty:
-        raise ArtifactError(f"{path}: metrics.csv has no epoch rows yet")
-    numeric = frame.apply(pd.to_numeric, errors="coerce")
-    bad = numeric.isna()           # a text cell or an empty one
-    if bad.any().any():
-        col = next(c for c in frame.columns if bad[c].any())
-        line = int(bad[col].to_numpy().argmax())
-        cell = frame[col].iloc[line]
-        raise ArtifactError(f"{path}: metrics.csv line {line + 2} column {col!r} is {repr(cell) if cell else 'empty'}; "
-                            "expected a number")
-    for col in ("train_acc", "test_acc"):
-        if not numeric[col].between(0, 1).all():
-            raise ArtifactError(f"{path}: metrics.csv {col} spans {numeric[col].min():g}..{numeric[col].max():g}; "
-                                "expected fractions in 0..1")
-    return numeric
+from tnpipe.report.row import Row
 
 
 def curves_path(out_dir: Path, row: Row) -> Path:
@@ -142,9 +108,9 @@ def write_curves(report: Report, out_dir: Path | None = None) -> tuple[list[Path
     out_dir = report.root if out_dir is None else Path(out_dir)
     written, notes, warnings = [], [], []
     for r in report.rows:
-        metrics = r.run_dir / METRICS_FILE
+        metrics = r.run_dir / METRICS_NAME
         if not metrics.is_file():
-            notes.append(f"{r.run_dir}: no {METRICS_FILE}; no curves for {paths.dataset_id(r.dataset, r.synthetic)} "
+            notes.append(f"{r.run_dir}: no {METRICS_NAME}; no curves for {paths.dataset_id(r.dataset, r.synthetic)} "
                          f"{r.network}")
             continue
         try:

@@ -14,6 +14,7 @@ every used core, and its title says so.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ import numpy as np
 
 from tnpipe import paths
 from tnpipe.errors import ArtifactError
-from tnpipe.report.collect import Row
 from tnpipe.report.columns import fmt_sig
 from tnpipe.report.figures import pyplot, save
+from tnpipe.report.row import Row
 
 FLOORPLAN_KEYS = ("width", "height", "chips", "layer_names", "core_chip", "core_x", "core_y",
                   "core_layer", "core_spikes_per_frame")
@@ -165,7 +166,7 @@ def _grid(plt, chips: int, view: tuple[int, int], legend_lines: int):
 def floorplan_figure(row: Row):
     """Layers (top) and log spikes/frame (bottom) of every chip's used cores."""
     plt = pyplot()
-    fp = row.result["floorplan"]
+    fp = dataclasses.asdict(row.result.floorplan)
     a = check_floorplan(fp, str(row.path))
     w, h, chips, names = int(fp["width"]), int(fp["height"]), int(fp["chips"]), list(fp["layer_names"])
     rgb, view = layer_colours(plt, len(names)), _view(a, w, h)

@@ -13,16 +13,16 @@ from typing import Any
 
 import pandas as pd
 
-from tnpipe.report.collect import Row
+from tnpipe.artifacts import Equivalence
+from tnpipe.report.row import Row
 
 
 def _paper(attr: str) -> Callable[[Row], Any]:
     return lambda r: None if r.paper is None else getattr(r.paper, attr)
 
 
-def _equivalence(r: Row) -> dict[str, Any] | None:
-    eq = r.result.get("equivalence")
-    return eq if isinstance(eq, dict) and isinstance(eq.get("exact"), bool) else None
+def _equivalence(r: Row) -> Equivalence | None:
+    return r.result.equivalence
 
 
 def exact_label(r: Row) -> str:
@@ -32,26 +32,25 @@ def exact_label(r: Row) -> str:
     eq = _equivalence(r)
     if eq is None:
         return "-"
-    if not eq["exact"]:
+    if not eq.exact:
         return "NO"
-    return "votes+spikes" if int(eq.get("spike_frames") or 0) > 0 else "votes"
+    return "votes+spikes" if int(eq.spike_frames or 0) > 0 else "votes"
 
 
 def _eq(key: str) -> Callable[[Row], Any]:
-    return lambda r: None if (eq := _equivalence(r)) is None else eq.get(key)
+    return lambda r: None if (eq := _equivalence(r)) is None else getattr(eq, key)
 
 
 def _device(r: Row) -> str:
-    return r.result.get("device") or (r.result.get("simulator") or {}).get("device", "")
+    return r.result.device
 
 
 def _profile(r: Row) -> str:
-    em = r.result["energy_model"]
-    return em.get("profile", em.get("name", ""))
+    return r.result.energy_model.profile
 
 
 def _res(key: str) -> Callable[[Row], Any]:
-    return lambda r: r.result[key]
+    return lambda r: getattr(r.result, key)
 
 
 # key -> Row -> raw value, in csv column order
@@ -76,7 +75,7 @@ FIELDS: dict[str, Callable[[Row], Any]] = {
     "paper_mw": _paper("mw"),
     "paper_fps_per_w": _paper("fps_per_w"),
     # csv-only provenance and detail (the tables stay readable)
-    "accuracy_float": lambda r: r.result.get("accuracy_float"),
+    "accuracy_float": _res("accuracy_float"),
     "votes_exact": _eq("votes_exact"),
     "vote_frames": _eq("vote_frames"),
     "spikes_exact": _eq("spikes_exact"),
@@ -91,8 +90,8 @@ FIELDS: dict[str, Callable[[Row], Any]] = {
     "paper_uj_per_frame_derived": _paper("uj_per_frame"),
     "git_sha": _res("git_sha"),
     "result_date": _res("date"),
-    "tnpipe_version": lambda r: r.result["versions"].get("tnpipe", ""),
-    "torch_version": lambda r: r.result["versions"].get("torch", ""),
+    "tnpipe_version": lambda r: r.result.versions.get("tnpipe", ""),
+    "torch_version": lambda r: r.result.versions.get("torch", ""),
     "device": _device,
     "result": lambda r: str(r.path),
 }

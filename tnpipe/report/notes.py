@@ -17,8 +17,8 @@ def footnotes(report: Report) -> list[str]:
     notes = [
         f"* {MODEL_NOTE}.",
         f"† paper: {PAPER_CITATION}. Like-for-like only on rows whose network is {PAPER_NETWORK!r} "
-        "(paper row 'TN 1-chip'); on other networks or stand-in data ('ref. only') they are the paper's 1-chip "
-        "numbers, shown for reference.",
+        "(paper row 'TN 1-chip') on real data, run on every frame of the official test split; on other "
+        "networks, subsets or stand-in data ('ref. only') they are the paper's 1-chip numbers, shown for reference.",
     ]
     notes.append(f"‡ {EXACT_NOTE}.")
     if any(r.synthetic for r in report.rows):
@@ -42,9 +42,9 @@ def provenance(report: Report) -> list[str]:
     ]
     by_sha: dict[tuple[str, str, str], int] = {}
     for r in report.rows:
-        v = r.result["versions"]
-        device = r.result.get("device") or (r.result.get("simulator") or {}).get("device", "")
-        key = (r.result["git_sha"], ", ".join(f"{k} {v[k]}" for k in sorted(v)), device)
+        v = r.result.versions
+        device = r.result.device
+        key = (r.result.git_sha, ", ".join(f"{k} {v[k]}" for k in sorted(v)), device)
         by_sha[key] = by_sha.get(key, 0) + 1
     for (sha, vers, device), n in sorted(by_sha.items()):
         on = f", simulated on {device}" if device else ""

@@ -152,7 +152,7 @@ def write_plots(report: Report, out_dir: Path | None = None) -> tuple[list[Path]
     written = [plot_accuracy_vs_efficiency(report, out_dir / "report.png")]
     warnings = []
     for r in report.rows:
-        if "floorplan" not in r.result:
+        if r.result.floorplan is None:
             continue
         try:
             written.append(plot_floorplan(r, floorplan_path(out_dir, r)))

@@ -1,6 +1,5 @@
 """Stage 2, `tnpipe train`: a PreparedDataset + a recipe network -> a trained Eedn network.
 
-    config.py       TrainCfg, the recipe's [train] section (imports nothing of torch)
     plan.py         RunPlan: settings, paths and run key, the network checked against the core
     distributed.py  Dist: torchrun ranks (gloo on CPU, nccl on CUDA), device choice
     schedule.py     optimiser, learning-rate schedule, vote loss, augmentation, evaluation
@@ -14,26 +13,15 @@ atomic `checkpoint.pt`.
 Optional wall-clock budget (`train.time_budget_min`, used by the `cpu` networks): the
 schedule's progress is max(steps done / steps planned, time spent / budget), and training
 stops when the budget is spent; such a run is not bit-reproducible.
-
-The names below load lazily so that `tnpipe.train.config` (read by the recipe loader)
-imports neither torch nor the recipe module back.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tnpipe.recipe.train_section import TrainCfg
+from tnpipe.train.distributed import Dist
+from tnpipe.train.loop import TrainingRun
+from tnpipe.train.plan import run_key
+from tnpipe.train.schedule import evaluate, lr_at
+from tnpipe.train.stage import TrainOutcome, train
 
-_EXPORTS = {
-    "train": "stage", "TrainOutcome": "stage", "TrainingRun": "loop", "lr_at": "schedule",
-    "evaluate": "schedule", "run_key": "plan", "Dist": "distributed", "TrainCfg": "config",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"tnpipe.train.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'tnpipe.train' has no attribute {name!r}")
-
-
-__all__ = list(_EXPORTS)
+__all__ = ["train", "TrainOutcome", "TrainingRun", "lr_at", "evaluate", "run_key", "Dist", "TrainCfg"]

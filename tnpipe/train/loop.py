@@ -115,9 +115,11 @@ class TrainingRun:
 
     def checkpoint(self, epoch: int, finished: bool) -> Checkpoint:
         p = self.plan
-        return Checkpoint(p.net_text, p.network, list(self.ds.input_shape), self.ds.num_classes, p.recipe_dict,
-                          p.key, p.seed, p.synthetic, self.model.state_dict(), self.optimizer.state_dict(),
-                          rng_state(self.device), epoch, finished, self.history)
+        return Checkpoint(network=p.net_text, network_name=p.network, input_shape=list(self.ds.input_shape),
+                          num_classes=self.ds.num_classes, recipe=p.recipe_dict, run_key=p.key, seed=p.seed,
+                          synthetic=p.synthetic, model=self.model.state_dict(),
+                          optimizer=self.optimizer.state_dict(), rng=rng_state(self.device), epoch=epoch,
+                          finished=finished, history=self.history)
 
     def log(self, line: str) -> None:
         log_line(self.plan.run_dir, line)

@@ -1,6 +1,6 @@
 """The per-epoch metrics log of a run: RUN_DIR/metrics.csv, and TensorBoard events on request.
 
-metrics.csv has one row per epoch, columns in this order (INTERFACES.md #2):
+metrics.csv (its columns spelled in tnpipe.artifacts.metrics) has one row per epoch, in this order:
     epoch        1-based
     loss         mean training loss over the epoch's frames (this process's; rank 0 under torchrun)
     train_acc    fraction of the epoch's training frames classified right, in training mode
@@ -32,10 +32,10 @@ import pandas as pd
 import torch
 
 from tnpipe import atomic
+from tnpipe.artifacts.metrics import METRICS_NAME, SPIKE_PREFIX, metrics_row
 from tnpipe.errors import TrainingError
 from tnpipe.netspec import NetworkSpec
 
-METRICS_NAME = "metrics.csv"
 TENSORBOARD_DIR = "tensorboard"
 
 
@@ -50,10 +50,8 @@ def epoch_row(record: dict[str, Any], layer_rate_sums: Any, rate_batches: int, s
     rates = (torch.as_tensor(layer_rate_sums, dtype=torch.float64).cpu() / max(rate_batches, 1)).tolist()
     if not rate_batches:      # no batch tracked rates (cannot happen: step 0 always does)
         rates = [0.0] * len(spec.layers)
-    row = {"epoch": int(record["epoch"]), "loss": record["loss"], "train_acc": record["train_acc"],
-           "test_acc": record["test_acc_running"], "lr": record["lr"], "seconds": record["seconds"]}
-    row.update({f"spike_rate_{name}": rate for name, rate in zip(layer_names(spec), rates, strict=True)})
-    return row
+    return metrics_row(int(record["epoch"]), record["loss"], record["train_acc"], record["test_acc_running"],
+                       record["lr"], record["seconds"], dict(zip(layer_names(spec), rates, strict=True)))
 
 
 def write_row(run_dir: Path, row: dict[str, Any]) -> Path:
@@ -94,6 +92,6 @@ def log_epoch(run_dir: Path, row: dict[str, Any], tensorboard: Any = None) -> No
         step = row["epoch"]
         for key, value in row.items():
             if key != "epoch":
-                tag = f"spike_rate/{key[len('spike_rate_'):]}" if key.startswith("spike_rate_") else key
+                tag = f"spike_rate/{key[len(SPIKE_PREFIX):]}" if key.startswith(SPIKE_PREFIX) else key
                 tensorboard.add_scalar(tag, value, step)
         tensorboard.flush()

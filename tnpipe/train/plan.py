@@ -17,7 +17,7 @@ from tnpipe.data import DATASET_NAMES, get_dataset
 from tnpipe.errors import ArtifactError, DataError
 from tnpipe.netspec import parse_network
 from tnpipe.recipe import load_recipe
-from tnpipe.train.config import TrainCfg
+from tnpipe.recipe.train_section import TrainCfg
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ epoch's checkpoint kept and the exact command that continues it (TrainingInterru
 from __future__ import annotations
 
 import contextlib
-import shlex
 import shutil
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Literal
 
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.command_line import command_line
 from tnpipe.errors import ArtifactError, TrainingError, TrainingInterrupted
 from tnpipe.locks import hold, run_lock
 from tnpipe.log import console
@@ -45,16 +45,12 @@ class TrainOutcome:
 
 
 def resume_command(recipe_path: Path, network: str, overrides: Sequence[str], seed: int | None,
-                   synthetic: bool, layers: str | None, device: str) -> str:
+                   synthetic: bool, layers: str | None, device: str, tensorboard: bool = False) -> str:
     """The `tnpipe train ... --resume` command line that continues this run."""
-    argv = ["tnpipe", "train", str(recipe_path), "--network", network]
-    argv += ["--layers", layers] if layers is not None else []
-    for o in overrides:
-        argv += ["--set", o]
-    argv += ["--seed", str(seed)] if seed is not None else []
-    argv += ["--device", device] if device != "cpu" else []
-    argv += ["--synthetic"] if synthetic else []
-    return shlex.join(argv + ["--resume"])
+    return command_line("train", [str(recipe_path)], [
+        ("--network", network), ("--layers", layers), ("--set", list(overrides)), ("--seed", seed),
+        ("--device", device if device != "cpu" else None), ("--synthetic", synthetic),
+        ("--tensorboard", tensorboard), ("--resume", True)])
 
 
 def check_earlier_run(plan: RunPlan, resume: bool, force: bool, command: str) -> None:
@@ -105,7 +101,7 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
         require_tensorboard()
     t_start = time.perf_counter()
     plan = plan_run(recipe_path, network, overrides, seed, synthetic, layers)
-    command = resume_command(recipe_path, network, overrides, seed, synthetic, layers, device)
+    command = resume_command(recipe_path, network, overrides, seed, synthetic, layers, device, tensorboard)
     device, dist = choose_device(device, plan.cfg.threads)
     lock = hold(run_lock(plan.run_dir), f"{plan.run_dir}") if dist.main else contextlib.nullcontext()
     with lock:

@@ -19,35 +19,16 @@ s*per .. s*per+per-1 one per tick from tick 0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from tnpipe.artifacts import NetworkDescription
+from tnpipe.artifacts import Equivalence, NetworkDescription
 from tnpipe.chip.coremap import UNUSED, CoreMap
 from tnpipe.verify.graph import ValueMap, forward
 
 Trace = Callable[[np.ndarray], tuple[np.ndarray, int]]
 CHUNK = 64            # sample frames per chip trace at most (a trace holds every neuron at every tick)
 CELLS = 1 << 24       # (frame, neuron) pairs compared at once: a 1-chip map (~10^6 neurons) takes 16 frames
-
-
-@dataclass
-class Equivalence:
-    """The fields of result.json's "equivalence" object, in INTERFACES.md's order."""
-
-    exact: bool
-    votes_exact: bool
-    vote_frames: int
-    spikes_exact: bool
-    spike_frames: int
-    spikes_compared: int
-    neuron_ticks_compared: int
-    agreement: float
-    first_mismatch: str | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def core_arrival(cm: CoreMap) -> np.ndarray:

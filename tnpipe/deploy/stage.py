@@ -25,12 +25,31 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tnpipe.artifacts import PreparedDataset, environment, load_result, save_result, sha256_file
+from tnpipe.artifacts import (
+    Floorplan,
+    MapSource,
+    PreparedDataset,
+    RunResult,
+    describe_architecture,
+    environment,
+    load_result,
+    read_json_object,
+    save_result,
+    sha256_file,
+)
 from tnpipe.artifacts.result import RESULT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.chip.config import ChipCfg
-from tnpipe.deploy_chip import parse_spike_frames
+from tnpipe.chip.energy import energy_model_record, estimate
+from tnpipe.chip.mapper import map_network
+from tnpipe.chip.profile import ChipProfile, load_profile
+from tnpipe.data import get_dataset
+from tnpipe.deploy.on_chip import load_given, map_and_reload, parse_spike_frames, run_chip
 from tnpipe.errors import ArtifactError, MappingError
+from tnpipe.locks import hold, run_lock
+from tnpipe.netspec import parse_network
+from tnpipe.nn import trained
+from tnpipe.recipe import load_recipe
 from tnpipe.settings import build, overrides_for
 
 
@@ -38,7 +57,7 @@ from tnpipe.settings import build, overrides_for
 class DeployOutcome:
     status: Literal["done", "reused"]
     path: Path                 # result.json
-    record: dict[str, Any]     # the RunResult
+    record: RunResult
     seconds: float
 
 
@@ -56,29 +75,31 @@ def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames:
 
 def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg,
               spike_frames: int | None = 32) -> dict[str, Any]:
-    """What a result is computed from; equal -> the stored result is still the answer."""
+    """What a result is computed from; equal -> the stored result is still the answer. The
+    engine is left out: it changes the speed, never a vote or a spike (tests/chip)."""
+    settings = {k: v for k, v in dataclasses.asdict(chip).items() if k != "engine"}
     return {"network_sha256": sha256_file(Path(run_dir) / "network.npz"), "run_key": record.run_key,
-            "chip": dataclasses.asdict(chip), "spike_frames": spike_frames}
+            "chip": settings, "spike_frames": spike_frames}
 
 
-def _reusable(path: Path, source: dict[str, Any]) -> dict[str, Any] | None:
+def _reusable(path: Path, source: dict[str, Any]) -> RunResult | None:
     try:
         old = load_result(path)
     except ArtifactError:
         return None
-    return old if old.get("made_from") == source else None
+    return old if old.made_from == source else None
 
 
-def floorplan(cm, core_spikes: np.ndarray) -> dict[str, Any]:
-    return {
-        "width": cm.spec.chip_width, "height": cm.spec.chip_height, "chips": cm.chips,
-        "layer_names": list(cm.layer_names),
-        "core_chip": cm.arrays["core_chip"].astype(int).tolist(),
-        "core_x": cm.arrays["core_x"].astype(int).tolist(),
-        "core_y": cm.arrays["core_y"].astype(int).tolist(),
-        "core_layer": cm.arrays["core_layer"].astype(int).tolist(),
-        "core_spikes_per_frame": [round(float(v), 3) for v in core_spikes],
-    }
+def floorplan(cm, core_spikes: np.ndarray) -> Floorplan:
+    return Floorplan(
+        width=cm.spec.chip_width, height=cm.spec.chip_height, chips=cm.chips,
+        layer_names=list(cm.layer_names),
+        core_chip=cm.arrays["core_chip"].astype(int).tolist(),
+        core_x=cm.arrays["core_x"].astype(int).tolist(),
+        core_y=cm.arrays["core_y"].astype(int).tolist(),
+        core_layer=cm.arrays["core_layer"].astype(int).tolist(),
+        core_spikes_per_frame=[round(float(v), 3) for v in core_spikes],
+    )
 
 
 def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = None, device: str = "cpu",
@@ -97,6 +118,12 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     spike_frames = parse_spike_frames(spike_frames)
+    with hold(run_lock(run_dir), str(run_dir)):
+        return _deploy_locked(run_dir, frames, tick_hz, device, force, overrides, coremap, spike_frames, t0)
+
+
+def _deploy_locked(run_dir: Path, frames, tick_hz, device, force, overrides, coremap, spike_frames,
+                   t0: float) -> DeployOutcome:
     record = TrainingRecord.load(run_dir)
     chip = chip_settings(record, overrides, frames, tick_hz)
     source = made_from(run_dir, record, chip, spike_frames)
@@ -104,7 +131,8 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
     result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
-    result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
+    result = dataclasses.replace(result, chip=dataclasses.asdict(chip), made_from=source,
+                                 seconds=time.perf_counter() - t0)
     save_result(run_dir / RESULT_NAME, result)
     return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
 
@@ -118,55 +146,49 @@ def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.nd
 
 
 def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: str,
-                  coremap: Path | None, spike_frames: int | None) -> dict[str, Any]:
-    from tnpipe.artifacts import read_json_object
-    from tnpipe.deploy_chip import load_given, map_and_reload, run_chip
-    from tnpipe.nn.export import load_trained
-
-    net = load_trained(run_dir, device=device)
+                  coremap: Path | None, spike_frames: int | None) -> RunResult:
+    prof = load_profile(chip.profile)   # the chip's limits and its energy/timing model, checked first
+    net = trained.load_trained(run_dir, device=device)
     x, y = _test_frames(record, chip.frames)
     desc = net.description
     map_dir = Path(coremap) if coremap is not None else run_dir
-    cm = load_given(map_dir, desc) if coremap is not None else map_and_reload(desc, run_dir, chip.placement)
+    cm = (load_given(map_dir, desc, prof) if coremap is not None
+          else map_and_reload(desc, run_dir, chip.placement, prof.spec))
     spikes = net.transduce(x)
     if spikes.shape[1:] != tuple(desc.input_shape):
         raise MappingError(f"transduction gives {spikes.shape[1:]} spikes per frame; the core map expects {desc.input_shape}")
     graph_votes = net.hardware_votes(spikes)
-    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames)
+    chip_run = run_chip(cm, desc, spikes, graph_votes, device, spike_frames, chip.engine)
     sim, eq = chip_run.sim, chip_run.equivalence
     chip_pred, graph_pred = sim.votes.argmax(1), graph_votes.argmax(1)
-    result = {
-        "dataset": record.dataset, "network": record.network, "synthetic": record.synthetic,
-        "stand_in": record.stand_in,   # real data standing in for the paper's ("" = none)
-        "frames": int(len(x)),
-        "accuracy_chip": float((chip_pred == y).mean()),
-        "accuracy_graph": float((graph_pred == y).mean()),
-        "accuracy_float": float((net.predict_float(x) == y).mean()),
-        "agreement": float((chip_pred == graph_pred).mean()),
-        "votes_identical": eq.votes_exact,
-        "equivalence": eq.to_dict(),
-        "coremap": {"folder": str(map_dir),
-                    "npz_sha256": read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]},
-        "cores": int(cm.n_cores), "chips": int(cm.chips), "cores_per_layer": cm.cores_per_layer(),
-        "latency_ticks": int(cm.latency_ticks),
-        "simulator": chip_run.simulator,
-        "floorplan": floorplan(cm, sim.core_spikes_per_frame),
-    }
-    result.update(_measures(cm, sim, spikes, chip))
     env = environment()
-    result.update(git_sha=env["git_sha"], versions=env["versions"], date=env["date"])
-    return result
+    return RunResult(
+        dataset=record.dataset, network=record.network, synthetic=record.synthetic,
+        stand_in=record.stand_in,   # real data standing in for the paper's ("" = none)
+        frames=int(len(x)),
+        accuracy_chip=float((chip_pred == y).mean()),
+        accuracy_graph=float((graph_pred == y).mean()),
+        accuracy_float=float((net.predict_float(x) == y).mean()),
+        agreement=float((chip_pred == graph_pred).mean()),
+        votes_identical=eq.votes_exact,
+        equivalence=eq,
+        coremap=MapSource(str(map_dir),
+                          read_json_object(map_dir / "coremap.json", "CoreMap header")["npz_sha256"]),
+        cores=int(cm.n_cores), chips=int(cm.chips), cores_per_layer=cm.cores_per_layer(),
+        latency_ticks=int(cm.latency_ticks),
+        simulator=chip_run.simulator,
+        floorplan=floorplan(cm, sim.core_spikes_per_frame),
+        **_measures(cm, sim, prof, chip.tick_hz),
+        git_sha=env["git_sha"], versions=env["versions"], date=env["date"],
+    )
 
 
-def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
+def _measures(cm, sim, prof: ChipProfile, tick_hz: float) -> dict[str, Any]:
     """Activity from the simulation and the energy/timing model's estimates."""
-    from tnpipe.chip.energy import energy_model_record, estimate, load_profile
-
-    prof = load_profile(chip.profile)
     activity = {"sops": sim.sops_per_frame, "hops": sim.hops_per_frame, "crossings": sim.crossings_per_frame,
                 "io_spikes": sim.input_packets_per_frame + sim.output_packets_per_frame,
                 "busiest_core_sops": sim.busiest_core_sops}
-    est = estimate(activity, cm.n_cores, prof, chip.tick_hz or None)
+    est = estimate(activity, cm.n_cores, prof, tick_hz or None)
     return {
         "tick_hz": float(est["tick_hz"]), "tick_source": est["tick_source"], "fps": float(est["fps"]),
         "synaptic_events_per_frame": float(sim.sops_per_frame), "spikes_per_frame": float(sim.spikes_per_frame),
@@ -181,18 +203,9 @@ def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
 
 def plan(recipe_path: Path, network: str, overrides: Sequence[str] = ()):
     """Map a recipe's network architecture alone (no weights): returns the CoreMap."""
-    from tnpipe.artifacts import describe_architecture
-    from tnpipe.chip.mapper import map_network
-    from tnpipe.data import get_dataset
-    from tnpipe.netspec import parse_network
-    from tnpipe.recipe import load_recipe
-
     recipe = load_recipe(Path(recipe_path), overrides)
     text = recipe.network(network)
     src = get_dataset(recipe.data.name)
-    try:
-        shape = tuple(src.input_shape(recipe.data))
-    except NotImplementedError:
-        shape = (3, 32, 32)
-    spec = parse_network(text, shape, src.num_classes)
-    return map_network(describe_architecture(spec), placement=recipe.chip.placement)
+    limits = load_profile(recipe.chip.profile).spec
+    spec = parse_network(text, tuple(src.input_shape(recipe.data)), src.num_classes, spec=limits)
+    return map_network(describe_architecture(spec), spec=limits, placement=recipe.chip.placement)

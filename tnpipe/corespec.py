@@ -1,7 +1,8 @@
-"""TrueNorth's limits as data: the single source of truth for every limit in tnpipe.
+"""A core's limits as data (CoreSpec) and TrueNorth's (TRUENORTH): every limit in tnpipe.
 
-The network builder (fan-in check), the mapper and the CoreMap validator all read
-`TRUENORTH`. Sources: reference/eedn-and-truenorth.md sections 1.2, 2.1-2.4
+The network builder (fan-in check), the mapper and the CoreMap validator read the CoreSpec
+of the chip profile in use (tnpipe/chip/profile.py: a profile's [core] section, TrueNorth's
+where left out). The ground floor: it imports nothing of tnpipe. Sources: reference/eedn-and-truenorth.md sections 1.2, 2.1-2.4
 ([TCAD] Akopyan et al. 2015; [EEDN] Esser et al. 2016).
 """
 

@@ -35,26 +35,9 @@ import numpy as np
 import torch
 
 from tnpipe.chip.coremap import CoreMap
+from tnpipe.chip.engine import EngineSettings, SimResult
 
 SLOTS = 16   # scheduler rows: delays 1..15 plus the current tick
-
-
-@dataclass
-class SimResult:
-    """What a simulation measured; every counter is a mean per frame over the frames run
-    (each frame's own activity; the same figures from every engine, tested)."""
-
-    votes: np.ndarray                      # int64 (N, n_outputs)
-    sops_per_frame: float
-    spikes_per_frame: float
-    hops_per_frame: float
-    crossings_per_frame: float
-    core_spikes_per_frame: np.ndarray      # float64 (n_cores,)
-    busiest_core_sops: float               # max over cores of SOPs per frame = per tick (timing model)
-    engine: str = "reference"
-    input_packets_per_frame: float = 0.0   # spikes entering through the input wiring (one per wire)
-    output_packets_per_frame: float = 0.0  # spikes leaving through the output wiring (the votes)
-    recorded: dict = field(default_factory=dict)   # per-tick spikes (reference, record=True), timings
 
 
 def arrival_ticks(cm: CoreMap) -> np.ndarray:
@@ -114,8 +97,9 @@ class _Run:
 class ReferenceEngine:
     """Holds one CoreMap's parameters as tensors on `device`."""
 
-    def __init__(self, cm: CoreMap, device: str = "cpu"):
+    def __init__(self, cm: CoreMap, device: str = "cpu", streams: int = 1):
         self.cm = cm
+        self.streams = streams   # run()'s default: chip instances side by side
         self.device = dev = torch.device(device)
         a = cm.arrays
         bits_np = cm.crossbar_bits()                                      # (n, axons, neurons) bool
@@ -215,11 +199,14 @@ class ReferenceEngine:
             o = flat[self.out_src].long()                                # (wires, b)
             r.votes[:, fo, :].index_add_(1, self.out_idx, o.T.contiguous())
 
-    def run(self, inputs: np.ndarray, streams: int = 1, record: bool = False) -> SimResult:
+    def warm_up(self) -> float:
+        return 0.0
+
+    def run(self, inputs: np.ndarray, streams: int | None = None, record: bool = False) -> SimResult:
         """inputs: (N, n_inputs) {0,1}. Frames are split into `streams` independent chip
         instances, each fed one frame per tick. Returns votes per frame and activity per
         frame (module docstring); record=True keeps every tick's spikes."""
-        r = self._start(inputs, streams)
+        r = self._start(inputs, self.streams if streams is None else streams)
         b, per = r.xs.shape[0], r.xs.shape[1]
         ticks = per + max(self.cm.latency_ticks, int(self.arrival.max(initial=0)))
         for t in range(ticks):
@@ -238,6 +225,11 @@ class ReferenceEngine:
         if record:   # (ticks, n, neurons, streams); stream b holds frames b*per .. b*per+per-1
             result.recorded.update(spikes=np.stack(r.rec), streams=b, frames_per_stream=per, arrival=self.arrival)
         return result
+
+
+def make(cm: CoreMap, device: str, settings: EngineSettings) -> ReferenceEngine:
+    """The registry's entry (tnpipe.chip.engines): any map, on CPU or CUDA."""
+    return ReferenceEngine(cm, device, streams=settings.streams)
 
 
 def simulate_reference(cm: CoreMap, inputs: np.ndarray, streams: int = 1, device: str = "cpu",
