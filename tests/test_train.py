@@ -56,6 +56,11 @@ again = "{NET}"
     return path
 
 
+def run_lines(log: Path) -> list[str]:
+    """train.log's epoch and done lines: the precision lines (tnpipe.nn.probe) at each start left out."""
+    return [ln for ln in log.read_text().splitlines() if not ln.startswith(("precision ", "  "))]
+
+
 @pytest.fixture
 def tiny(roots, tmp_path):
     write_tiny_dataset(roots["prepared"])
@@ -71,7 +76,13 @@ def test_tiny_network_learns_and_exports(tiny, roots):
     assert meta["finished"] and meta["synthetic"] and meta["epochs"] == 4 and meta["test_frames"] == 80
     assert meta["hw_test_acc"] >= 0.6            # chance is 0.25
     assert meta["agreement"] == 1.0 and meta["float_test_acc"] == meta["hw_test_acc"]
-    assert len((rd / "train.log").read_text().splitlines()) == 5   # 4 epochs + done
+    assert len(run_lines(rd / "train.log")) == 5   # 4 epochs + done (after the precision lines)
+    # train.precision = auto: the probe's choice per on-chip layer and its times, in both records
+    prec = meta["precision"]
+    assert prec["setting"] == "auto" and len(prec["per_layer"]) == 3
+    assert [c["arithmetic"] for c in prec["layers"]] == prec["per_layer"]
+    log = (rd / "train.log").read_text().splitlines()
+    assert log[0].startswith("precision auto (") and log[1].split()[0] == "N-32"
     # load_trained reproduces the recorded hardware-mode accuracy from the stored test split
     net = load_trained(rd)
     ds = PreparedDataset.load(roots["prepared"] / "tinyset-synthetic")

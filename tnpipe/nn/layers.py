@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tnpipe.nn import fp8, fused_cpu, precision
+from tnpipe.nn import fp8, fused_cpu, int8, precision
 
 BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
 HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
@@ -109,7 +109,7 @@ class TrinaryConv(nn.Module):
         # third-party reimplementation's choice); a smaller a starts sparser.
         self.hidden = nn.Parameter(torch.empty(shape).uniform_(-init_scale, init_scale))
         self.register_buffer("trinary", torch.zeros(shape))
-        self.compute_dtype: torch.dtype | None = None   # training forward's operand dtype; None = fp32
+        self.compute_dtype: torch.dtype | None = None   # training forward's operand dtype; None = fp32 (nn/precision.py)
         self.update_trinary()
 
     @torch.no_grad()
@@ -128,7 +128,10 @@ class TrinaryConv(nn.Module):
         w = TrinaryWeight.apply(self.hidden, self.trinary)
         if self.compute_dtype == torch.float8_e4m3fn and self.training:
             return fp8.fp8_conv(x, w, self.stride, self.padding, self.groups)   # exact: see tnpipe.nn.fp8
-        if self.compute_dtype is not None and self.training:
+        if self.compute_dtype == torch.int8 and self.training:
+            if precision.int8_applies(x, w.shape[-1], self.stride, self.padding):   # N and P layers
+                return precision.matmul_conv(x, w, self.groups, product=int8.int8_bmm)   # exact: tnpipe.nn.int8
+        elif self.compute_dtype is not None and self.training:
             # exact: 0/1 spikes x -1/0/+1 weights sum to integers |s| <= 128, held exactly in
             # bf16 and summed in fp32 (tnpipe.nn.precision); gradients pass through bf16
             dt = self.compute_dtype

@@ -38,6 +38,14 @@ class Dist:
         if self.world > 1:
             torch.distributed.barrier()
 
+    def broadcast_object(self, obj):
+        """Rank 0's `obj` on every rank (e.g. the precision choice, so all ranks run alike)."""
+        if self.world == 1:
+            return obj
+        box = [obj if self.main else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def any_flag(self, flag: bool, device: str = "cpu") -> bool:
         """True on every rank if `flag` is true on any rank (keeps ranks in step on a NaN)."""
         if self.world == 1:

@@ -56,7 +56,7 @@ def finish(run: TrainingRun, seconds_so_far: float) -> TrainingRecord:
         epochs=run.epochs_done, epochs_planned=cfg.epochs, time_budget_min=cfg.time_budget_min,
         seconds=seconds_so_far + (time.perf_counter() - t0), bn_stats=cfg.bn_stats,
         train=dict(plan.recipe_dict["train"]), chip=dict(plan.recipe_dict["chip"]), history=run.history,
-        stand_in="" if plan.synthetic else run.ds.stand_in,
+        stand_in="" if plan.synthetic else run.ds.stand_in, precision=run.precision,
     )
     record.save(plan.run_dir)
     run.log(f"done  hw_test_acc {hw_acc:.4f}  float_test_acc {float_acc:.4f}  agreement {agreement:.4f}  "

@@ -63,6 +63,7 @@ class TrainingRun:
     out_of_time: bool = False
     tensorboard: Any = None                  # a SummaryWriter when train(tensorboard=True)
     stop: StopRequest = field(default_factory=StopRequest)   # SIGINT/SIGTERM, read between steps
+    precision: dict[str, Any] = field(default_factory=dict)  # the arithmetic per on-chip layer, for train.json
 
     # ------------------------------------------------------------------ setting up
     @classmethod
@@ -76,12 +77,30 @@ class TrainingRun:
         if tuple(x_train.shape[1:]) != tuple(ds.input_shape):
             raise DataError(f"{plan.prep}: x_train is {tuple(x_train.shape[1:])} per frame; meta.json says {ds.input_shape}")
         model = build_model(spec, plan, x_train).to(device)
-        model.set_precision(plan.cfg.precision, device)  # on-chip convs' operands (exact forward; nn/precision.py)
         tensors = {"x_train_host": x_train, "y_test_host": y_test, "x_train": x_train.to(device),
                    "y_train": y_train.to(device), "x_test": x_test.to(device), "y_test": y_test.to(device)}
         run = cls(plan, device, dist, ds, spec, tensors, model, schedule.make_optimizer(model, plan.cfg))
         run._resume_or_start(resume, force)
+        run.set_precision()
         return run
+
+    def set_precision(self) -> None:
+        """The on-chip convolutions' arithmetic (exact forward; nn/precision.py). `auto`: rank 0
+        probes (or reads its cache) and broadcasts, so every rank runs the same per layer; the
+        choice and its measured times go into train.log and train.json."""
+        setting = self.plan.cfg.precision
+        choice = None
+        if setting == "auto":
+            from tnpipe.nn import probe
+
+            choice = probe.choose(self.spec, self.local_bs, self.device) if self.dist.main else None
+            choice = self.dist.broadcast_object(choice)
+        as_run = self.model.set_precision(setting, self.device, choice)
+        self.precision = choice.to_json() if choice is not None else {"setting": setting,
+                                                                      "per_layer": self.model.arithmetics()}
+        if self.dist.main:
+            for line in (choice.log_lines() if choice is not None else [f"precision {as_run}"]):
+                self.log(line)
 
     def _resume_or_start(self, resume: bool, force: bool) -> None:
         rd, ckpt_path = self.plan.run_dir, self.plan.run_dir / CHECKPOINT_NAME
