@@ -16,7 +16,6 @@ import torch
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.nn.hardware import export_description, hardware_votes
-from tnpipe.nn.stats import set_full_set_statistics
 from tnpipe.train.loop import TrainingRun
 
 
@@ -32,12 +31,11 @@ def _test_spikes_and_float_predictions(run: TrainingRun) -> tuple[np.ndarray, np
 
 
 def finish(run: TrainingRun, seconds_so_far: float) -> TrainingRecord:
-    """Rank 0 only: export the trained network and write its TrainingRecord."""
+    """Rank 0 only, after run.full_set_statistics() on every rank: export the trained network
+    and write its TrainingRecord."""
     t0 = time.perf_counter()
     plan, cfg, model = run.plan, run.plan.cfg, run.model
-    if cfg.bn_stats == "full":
-        set_full_set_statistics(model, run.tensors["x_train_host"], cfg.eval_batch_size, run.device)
-    model.eval()
+    model.eval()   # whole-set statistics: run.full_set_statistics(), on every rank, before this
     desc = export_description(model)
     spikes, float_pred = _test_spikes_and_float_predictions(run)
     hw_pred = hardware_votes(desc, spikes, cfg.eval_batch_size, run.device).argmax(1)
