@@ -18,9 +18,13 @@ Part 2 (steps): for each speed network (recipes/cifar10.toml), training images/s
                  nn.BatchNorm2d + ReLU, the same vote read-out, Adam
     eedn today   Eedn as trained before issue 14: fp32, channels-last, numba kernels
     eedn fp32    fp32 with the N/P layers as matrix products (auto before issue 18)
-    eedn auto    training's default: train.precision=auto, the probe's choice per layer
-    eedn bf16    every on-chip layer bf16 (exact forward)
-    eedn int8    the N/P layers' forward in int8 (exact), where torch._int_mm works
+    eedn auto    training's default: train.precision=auto, the probe's choice per layer among
+                 fp32 / bf16_fwd / int8 (all with fp32's backward)
+    eedn bf16_fwd every on-chip layer's forward in bf16 (exact), fp32 backward
+    eedn int8    the N/P layers' forward in int8 (exact), fp32 backward, where torch._int_mm works
+    eedn bf16    every on-chip layer bf16, backward too (gradients rounded to bf16): NOT a
+                 candidate of auto until paired accuracy runs show it trains as well; timed to
+                 show what it would add
     eedn fp8     on CUDA with fp8 products (compute capability >= 8.9): the fp8 experiment
 in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
 (forward, plus two transposed products backward; the transduction layer has no input
@@ -207,7 +211,7 @@ def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, ro
     spec = parse_network(recipe.network(net), SHAPE, CLASSES)
     choice = probe_table(spec, device, batch)
     arms = {"eedn today": ("fp32", False, 0), "eedn fp32": ("fp32", True, 0), "eedn auto": ("auto", True, 0),
-            "eedn bf16": ("bf16", True, 0)}
+            "eedn bf16_fwd": ("bf16_fwd", True, 0), "eedn bf16": ("bf16", True, 0)}
     if device == "cpu" and precision.int8_supported():
         arms["eedn int8"] = ("int8", True, 0)
     if device != "cpu" and fp8.supported(device):   # the fp8 experiment (tnpipe/nn/fp8.py): exact forward

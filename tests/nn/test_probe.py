@@ -17,7 +17,7 @@ from test_precision import SHAPES, _steps_with_equal_spikes  # noqa: E402
 
 from tnpipe.errors import TrainingError
 from tnpipe.netspec import parse_network
-from tnpipe.nn import int8, precision, probe
+from tnpipe.nn import lowfwd, precision, probe
 from tnpipe.nn.network import build_network
 from tnpipe.nn.precision import ARITHMETICS
 
@@ -72,11 +72,11 @@ def test_auto_never_picks_an_arithmetic_slower_than_one_measured_faster(cache, m
 
 def test_auto_follows_the_measurement_per_layer_shape(cache):
     def times(ls, a):   # bf16 wins on the grouped 3x3 layer only, int8 on the N layer only
-        return {"S": {"bf16": 0.5}, "N": {"int8": 0.25}}.get(ls.kind, {}).get(a, 1.0)
+        return {"S": {"bf16_fwd": 0.5}, "N": {"int8": 0.25}}.get(ls.kind, {}).get(a, 1.0)
 
     choice = probe.choose(SPEC, 16, "cpu", measure=FakeProbe(times))
     int8_here = precision.int8_supported()
-    assert choice.per_layer == ["fp32", "bf16", "fp32", "int8" if int8_here else "fp32"]
+    assert choice.per_layer == ["fp32", "bf16_fwd", "fp32", "int8" if int8_here else "fp32"]
     net = build_network(NET, (3, 8, 8), 10)
     assert net.set_precision("auto", "cpu", choice) == choice.summary()
     assert net.arithmetics() == choice.per_layer
@@ -129,7 +129,7 @@ def test_int8_sums_equal_fp32_bit_for_bit_on_every_n_and_p_shape():
         x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
         conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups)
         conv.compute_dtype = torch.int8
-        assert precision.int8_applies(x, ls.kernel, ls.stride, ls.padding)
+        assert precision.matrix_layer(x, ls.kernel, ls.stride, ls.padding)
         ref = F.conv2d(x, conv.trinary, None, ls.stride, ls.padding, 1, ls.groups)
         out = conv(x)
         assert torch.equal(ref, out) and out.is_contiguous(memory_format=torch.channels_last), ls.token
@@ -144,13 +144,13 @@ def test_int8_sums_equal_fp32_bit_for_bit_on_every_n_and_p_shape():
 def test_int8_sums_at_the_extremes_and_real_values_are_not_exact():
     x = torch.ones(1, 128, 2, 2).contiguous(memory_format=torch.channels_last)
     for sign in (1.0, -1.0):
-        s = precision.matmul_conv(x, torch.full((128, 128, 1, 1), sign), 1, product=int8.int8_bmm)
+        s = precision.matmul_conv(x, torch.full((128, 128, 1, 1), sign), 1, product=lowfwd.int8_bmm)
         assert torch.equal(s, torch.full((1, 128, 2, 2), 128 * sign))
     # negative control: real-valued inputs truncate in int8, so the check above can fail
     xr = torch.rand(1, 16, 2, 2, generator=torch.Generator().manual_seed(9)).contiguous(
         memory_format=torch.channels_last)
     w = torch.ones(8, 16, 1, 1)
-    assert not torch.equal(precision.matmul_conv(xr, w, 1, product=int8.int8_bmm), F.conv2d(xr, w))
+    assert not torch.equal(precision.matmul_conv(xr, w, 1, product=lowfwd.int8_bmm), F.conv2d(xr, w))
 
 
 @NEEDS_INT8
@@ -163,12 +163,43 @@ def test_an_int8_training_step_has_the_fp32_spikes_and_gradients():
 
 def test_a_mixed_auto_step_has_the_fp32_spikes(cache, monkeypatch):
     """Each arithmetic auto can put on a layer, mixed in one network, leaves the forward fp32's."""
-    mixed = FakeProbe(lambda ls, a: {"P4": {"bf16": 0.1}, "N": {"int8": 0.1}, "S": {"bf16": 0.1}}
+    mixed = FakeProbe(lambda ls, a: {"P4": {"bf16_fwd": 0.1}, "N": {"int8": 0.1}, "P": {"bf16_fwd": 0.1}}
                       .get(ls.kind, {}).get(a, 1.0))
     choice = probe.choose(parse_network(NET, (3, 8, 8), 10), 16, "cpu", measure=mixed)
     monkeypatch.setattr(probe, "choose", lambda *a, **k: choice)
     a, b = _steps_with_equal_spikes("auto")
     assert b.arithmetics() == choice.per_layer and len(set(choice.per_layer)) >= 2
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):   # auto: fp32 backward
+        assert torch.allclose(p.grad, q.grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_bf16_fwd_has_the_fp32_forward_on_every_shape_and_the_fp32_backward():
+    """bf16_fwd (tnpipe.nn.lowfwd): forward bit-equal to conv2d on all on-chip shapes (S layers
+    through oneDNN's bf16 convolution, N/P through a bf16 product); gradients fp32's up to
+    summation order. Negative control: "bf16", whose backward rounds dL/ds to bf16, misses the
+    same gradient tolerance."""
+    from tnpipe.nn.layers import TrinaryConv
+
+    gen = torch.Generator().manual_seed(10)
+    worst_bf16 = 0.0
+    for i, ls in enumerate(SHAPES):
+        hw = min(ls.in_hw[0], 4) + (1 if i % 2 else 0)
+        x = (torch.rand(2, ls.in_channels, hw, hw, generator=gen) < (0.1, 0.5, 0.95)[i % 3]).float()
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups)
+        ref = F.conv2d(x, conv.trinary, None, ls.stride, ls.padding, 1, ls.groups)
+        g = torch.randn(ref.shape, generator=gen)
+        gref = torch.autograd.grad(ref, x, g)[0]
+        for arithmetic in ("bf16_fwd", "bf16"):
+            conv.set_arithmetic(arithmetic)
+            out = conv(x)
+            assert torch.equal(ref, out), (arithmetic, ls.token)
+            err = float((torch.autograd.grad(out, x, g)[0] - gref).abs().max() / gref.abs().max())
+            if arithmetic == "bf16_fwd":
+                assert err < 1e-5, ls.token
+            else:
+                worst_bf16 = max(worst_bf16, err)
+    assert worst_bf16 > 1e-5
 
 
 def test_int8_is_refused_in_one_line_where_the_machine_lacks_it(monkeypatch):
@@ -176,4 +207,4 @@ def test_int8_is_refused_in_one_line_where_the_machine_lacks_it(monkeypatch):
     net = build_network("S-8 P4-64(2) N-120(4)", (3, 16, 16), 10)
     with pytest.raises(TrainingError, match=r"^train.precision = 'int8': cpu has no int8 products here"):
         net.set_precision("int8", "cpu")
-    assert probe.candidates(SPEC.chip_layers[-1], "cpu") == ["fp32", "bf16"]
+    assert probe.candidates(SPEC.chip_layers[-1], "cpu") == ["fp32", "bf16_fwd"]

@@ -101,8 +101,8 @@ class EednNet(nn.Module):
             layer.conv.update_trinary()
 
     def set_precision(self, precision: str, device: str | torch.device = "cpu", choice=None) -> str:
-        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'int8' |
-        'fp8' | 'auto', see tnpipe.nn.precision); -> the setting as run ('auto (fp32 x9, bf16 x6)'
+        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'bf16_fwd' |
+        'int8' | 'fp8' | 'auto', see tnpipe.nn.precision); -> the setting as run ('auto (fp32 x9, int8 x6)'
         for auto). 'auto' runs the probe (tnpipe.nn.probe, cached) unless `choice`, a
         PrecisionChoice made for this network (e.g. broadcast from rank 0), is given. The
         transduction layer, hidden weights and batch norm stay fp32; inference is unaffected."""
@@ -119,7 +119,7 @@ class EednNet(nn.Module):
         if len(per_layer) != len(self.chip):
             raise TrainingError(f"precision choice names {len(per_layer)} layers; the network has {len(self.chip)}")
         for layer, arithmetic in zip(self.chip, per_layer, strict=True):
-            layer.conv.compute_dtype = precision_.compute_dtype(arithmetic)
+            layer.conv.set_arithmetic(arithmetic)
         return choice.summary() if precision == "auto" else precision
 
     @staticmethod
@@ -133,7 +133,7 @@ class EednNet(nn.Module):
 
     def arithmetics(self) -> list[str]:
         """The arithmetic each on-chip layer trains in now."""
-        return [precision_.arithmetic_of(layer.conv.compute_dtype) for layer in self.chip]
+        return [layer.conv.arithmetic for layer in self.chip]
 
     def spiking_layers(self) -> list[EednLayer]:
         return [self.transduction, *self.chip]

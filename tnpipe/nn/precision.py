@@ -11,12 +11,15 @@ cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 o
     bf16     bf16 inputs and weights, fp32 sums:       dL/ds rounded to bf16 before the two
              EXACT (= fp32 bit for bit)                 transposed products: gradients differ
                                                         from fp32 by bf16 rounding (~2^-9 relative)
-    int8     N and P layers (non-overlapping kernels) fp32 (from the saved fp32 operands);
-             as int8 x int8 -> int32 products          S layers (3x3) run fp32 throughout
-             (torch._int_mm; oneDNN VNNI/AMX): EXACT
+    bf16_fwd bf16 operands, fp32 (or exact bf16)        fp32 (from the saved fp32 operands):
+             sums: EXACT; N/P layers as one bf16      gradients as fp32's up to summation order
+             product per group (tnpipe.nn.lowfwd)
+    int8     N and P layers as int8 x int8 -> int32   fp32 (from the saved fp32 operands);
+             products (torch._int_mm; oneDNN          S layers (3x3) run fp32 throughout
+             VNNI/AMX): EXACT (tnpipe.nn.lowfwd)
     fp8      e4m3 inputs and weights, fp32 sums:       fp32 (from the saved fp32 operands)
              EXACT; an experiment for GPUs with fp8 tensor cores, unmeasured (tnpipe/nn/fp8.py)
-    auto     per on-chip layer SHAPE, the fastest of fp32 / bf16 / int8 on this machine, by a
+    auto     per on-chip layer SHAPE, the fastest of fp32 / bf16_fwd / int8 on this machine, by a
              short probe at start-up (forward + backward of each shape at the training batch),
              cached per machine (CPU model, flags, torch version, threads) in
              ~/.cache/tnpipe/precision-probe.json (TNPIPE_CACHE_DIR overrides; tnpipe/nn/probe.py).
@@ -43,8 +46,11 @@ from __future__ import annotations
 import functools
 import os
 
-PRECISIONS = ("fp32", "bf16", "int8", "fp8", "auto")   # no torch import here: the recipe checker uses this list
-ARITHMETICS = ("fp32", "bf16", "int8")   # what `auto` chooses among, per layer shape (ties: the earlier)
+PRECISIONS = ("fp32", "bf16", "bf16_fwd", "int8", "fp8", "auto")   # no torch import: the recipe checker uses it
+# what `auto` chooses among, per layer shape (ties: the earlier): the exact forwards whose
+# backward is fp32's (tnpipe.nn.lowfwd); "bf16" (bf16 backward) waits for paired accuracy runs
+ARITHMETICS = ("fp32", "bf16_fwd", "int8")
+FP32_BACKWARD = ("bf16_fwd", "int8", "fp8")   # low-precision forward only
 
 
 def check(precision: str) -> str:
@@ -60,14 +66,17 @@ def compute_dtype(arithmetic: str):
 
     if check(arithmetic) == "auto":
         raise ValueError("'auto' is chosen per layer by tnpipe.nn.probe; it has no single dtype")
-    return {"bf16": torch.bfloat16, "int8": torch.int8, "fp8": torch.float8_e4m3fn}.get(arithmetic)
+    return {"bf16": torch.bfloat16, "bf16_fwd": torch.bfloat16, "int8": torch.int8,
+            "fp8": torch.float8_e4m3fn}.get(arithmetic)
 
 
-def arithmetic_of(dtype) -> str:
-    """compute_dtype's inverse: None -> 'fp32', torch.bfloat16 -> 'bf16', ..."""
+def arithmetic_of(dtype, fp32_backward: bool) -> str:
+    """compute_dtype's inverse: (None, _) -> 'fp32', (torch.bfloat16, True) -> 'bf16_fwd', ..."""
     import torch
 
-    return {None: "fp32", torch.bfloat16: "bf16", torch.int8: "int8", torch.float8_e4m3fn: "fp8"}[dtype]
+    if dtype == torch.bfloat16:
+        return "bf16_fwd" if fp32_backward else "bf16"
+    return {None: "fp32", torch.int8: "int8", torch.float8_e4m3fn: "fp8"}[dtype]
 
 
 @functools.cache
@@ -83,9 +92,9 @@ def int8_supported() -> bool:
         return False
 
 
-def int8_applies(x, kernel: int, stride: int, padding: int) -> bool:
-    """Where int8 products replace the fp32 ones: the layers that run as matrix products
-    (N and P: non-overlapping kernels on a channels-last float32 CPU map)."""
+def matrix_layer(x, kernel: int, stride: int, padding: int) -> bool:
+    """Where int8 or bf16_fwd run as low-precision matrix products (tnpipe.nn.lowfwd): the N
+    and P layers (non-overlapping kernels) on a channels-last float32 CPU map."""
     import torch
 
     return (kernel == stride and padding == 0 and x.device.type == "cpu" and x.dtype == torch.float32

@@ -3,7 +3,8 @@ machine runs, found by measuring, never assumed from the device type.
 
 The probe: for every distinct on-chip layer shape of the network (kind, channels, groups,
 map size) and every arithmetic this machine has (tnpipe.nn.precision.ARITHMETICS: fp32,
-bf16, int8 where torch._int_mm works and the layer is N or P), time one forward + backward
+bf16_fwd, int8 where torch._int_mm works and the layer is N or P; all with fp32's backward,
+tnpipe.nn.lowfwd), time one forward + backward
 of the layer's real training path (TrinaryConv in training mode, a 0/1 channels-last input at
 the training batch), arms alternating within each round, the median of ROUNDS rounds; the
 layer runs in the arithmetic with the smallest time (a tie keeps the earlier of
@@ -120,8 +121,8 @@ def shape_key(ls, batch: int) -> str:
 def candidates(ls, device: str) -> list[str]:
     """The arithmetics worth timing for this layer here: int8 only on CPU, where torch._int_mm
     works, for the non-overlapping (N, P) layers it applies to."""
-    out = ["fp32", "bf16"]
-    if (str(device) == "cpu" and precision.int8_supported() and ls.kernel == ls.stride and ls.padding == 0):
+    out = ["fp32", "bf16_fwd"]
+    if str(device) == "cpu" and precision.int8_supported() and ls.kernel == ls.stride and ls.padding == 0:
         out.append("int8")
     return out
 
@@ -133,7 +134,7 @@ def fastest(ms: dict[str, float]) -> str:
 
 def _layer_runner(ls, arithmetic: str, batch: int, device: str, gen: torch.Generator) -> Callable[[], None]:
     conv = TrinaryConv(ls.in_channels, ls.out_channels, ls.kernel, ls.stride, ls.padding, ls.groups).to(device)
-    conv.compute_dtype = precision.compute_dtype(arithmetic)
+    conv.set_arithmetic(arithmetic)
     x = (torch.rand(batch, ls.in_channels, *ls.in_hw, generator=gen) < 0.3).float()
     x = x.to(device).contiguous(memory_format=torch.channels_last).requires_grad_(True)
 
