@@ -96,6 +96,19 @@ def test_tiny_network_learns_and_exports(tiny, roots):
     assert desc.network == NET and [layer.kind for layer in desc.layers] == ["N", "P", "N"]
 
 
+@pytest.mark.parametrize("arithmetic", ["int8", "bf16_fwd"])
+def test_an_explicit_precision_is_honoured_and_recorded(tiny, arithmetic):
+    from tnpipe.nn.precision import int8_supported
+
+    if arithmetic == "int8" and not int8_supported():
+        pytest.skip("this torch has no torch._int_mm on CPU")
+    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1", f"train.precision={arithmetic}"]).path
+    meta = json.loads((rd / "train.json").read_text())
+    assert meta["precision"] == {"setting": arithmetic, "per_layer": [arithmetic] * 3}
+    assert (rd / "train.log").read_text().splitlines()[0] == f"precision {arithmetic}"
+    assert meta["agreement"] == 1.0
+
+
 def test_finished_run_is_skipped_unless_forced(tiny):
     rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1"]).path
     stamp = (rd / "train.json").stat().st_mtime_ns

@@ -71,11 +71,12 @@ class Bf16ForwardConv(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         x, w = ctx.saved_tensors
         stride, padding, groups = ctx.conv
-        gx = gw = None
-        if ctx.needs_input_grad[0]:
-            gx = torch.nn.grad.conv2d_input(x.shape, w, grad, stride, padding, 1, groups)
-        if ctx.needs_input_grad[1]:
-            gw = torch.nn.grad.conv2d_weight(x, w.shape, grad, stride, padding, 1, groups)
+        # one call for both gradients, as autograd's own fp32 convolution backward makes it
+        # (torch.nn.grad's two separate calls measured up to 2x slower on CPU)
+        gx, gw, _ = torch.ops.aten.convolution_backward(
+            grad.contiguous(memory_format=torch.channels_last) if x.is_contiguous(memory_format=torch.channels_last)
+            else grad.contiguous(), x, w, None, [stride] * 2, [padding] * 2, [1, 1], False, [0, 0], groups,
+            [ctx.needs_input_grad[0], ctx.needs_input_grad[1], False])
         return gx, gw, None, None, None
 
 
