@@ -11,7 +11,8 @@ ceilings.
 
 Part 1 (layers): train.precision = auto's probe (tnpipe/nn/probe.py), measured afresh in this
 run (a temporary cache folder): every on-chip layer shape's forward + backward ms per image in
-fp32 / bf16 / int8 as training runs them, and the arithmetic auto picks per layer.
+fp32 / bf16_fwd / int8 / bf16 as training runs them, and the arithmetic auto (and auto_bf16)
+picks per layer.
 
 Part 2 (steps): for each speed network (recipes/cifar10.toml), training images/s of
     float        the plain fp32 network a user would write: NCHW, float weights,
@@ -25,6 +26,7 @@ Part 2 (steps): for each speed network (recipes/cifar10.toml), training images/s
     eedn bf16    every on-chip layer bf16, backward too (gradients rounded to bf16): NOT a
                  candidate of auto until paired accuracy runs show it trains as well; timed to
                  show what it would add
+    eedn auto_bf16  the opt-in auto with bf16 among the candidates
     eedn fp8     on CUDA with fp8 products (compute capability >= 8.9): the fp8 experiment
 in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
 (forward, plus two transposed products backward; the transduction layer has no input
@@ -130,17 +132,17 @@ def _eedn_step(model, opt, x, y):
 
 
 def step_rates(text: str, device: str, arms: dict[str, tuple[str, bool, int]], batch: int = 64, rounds: int = 5,
-               steps: int = 3, choice=None) -> dict[str, float]:
+               steps: int = 3, choices=None) -> dict[str, float]:
     """images/s of the float network and of each Eedn arm {label: (precision, matrix-product
-    path for N/P layers, NCHW_MIN_GROUPS)}, in alternating rounds (median); `choice`: the
-    probe's PrecisionChoice for the 'auto' arms."""
+    path for N/P layers, NCHW_MIN_GROUPS)}, in alternating rounds (median); `choices`: the
+    probe's PrecisionChoice per auto setting."""
     spec = parse_network(text, SHAPE, CLASSES)
     models, matmul = {}, {}
     fast_paths = (precision.MATMUL_CPU, precision.NCHW_MIN_GROUPS)   # the defaults, restored after each arm
     for label, (p, mm, nchw_groups) in arms.items():
         torch.manual_seed(0)
         models[label] = EednNet(spec, dropout=0.0).to(device)
-        models[label].set_precision(p, device, choice if p == "auto" else None)
+        models[label].set_precision(p, device, (choices or {}).get(p))
         matmul[label] = (mm, nchw_groups)
     torch.manual_seed(0)
     models["float"] = FloatNet(spec, next(iter(models.values())).readout.class_of_feature.cpu()).to(device)
@@ -190,33 +192,37 @@ def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overri
 
 
 def probe_table(spec, device: str, batch: int):
-    """auto's probe for this network, measured now (a temporary cache), printed per layer."""
+    """auto's probe for this network, measured now (a temporary cache) with every candidate of
+    auto_bf16, printed per layer; -> the choices of 'auto' and 'auto_bf16' from those times."""
     with tempfile.TemporaryDirectory(prefix="tnpipe-probe-") as tmp:
         old = os.environ.get(probe.CACHE_ENV)
         os.environ[probe.CACHE_ENV] = tmp
         try:
-            choice = probe.choose(spec, batch, device)
+            wide = probe.choose(spec, batch, device, setting="auto_bf16")
+            auto = probe.choose(spec, batch, device)    # from the same times (cached)
         finally:
             if old is None:
                 os.environ.pop(probe.CACHE_ENV)
             else:
                 os.environ[probe.CACHE_ENV] = old
-    for line in choice.log_lines():
-        print(line.replace(f", {choice.cache}", ", measured in this run"))
-    return choice
+    for line in wide.log_lines():
+        print(line.replace(f", {wide.cache}", ", measured in this run"))
+    print(f"  auto (fp32 backward only) picks: {' '.join(auto.per_layer)}")
+    return {"auto": auto, "auto_bf16": wide}
 
 
 def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, rounds: int = 9) -> tuple[float, dict]:
     """Prints auto's per-layer probe and the step rates of one network; -> (auto/float, rates)."""
     spec = parse_network(recipe.network(net), SHAPE, CLASSES)
-    choice = probe_table(spec, device, batch)
+    choices = probe_table(spec, device, batch)
     arms = {"eedn today": ("fp32", False, 0), "eedn fp32": ("fp32", True, 0), "eedn auto": ("auto", True, 0),
-            "eedn bf16_fwd": ("bf16_fwd", True, 0), "eedn bf16": ("bf16", True, 0)}
+            "eedn bf16_fwd": ("bf16_fwd", True, 0), "eedn bf16": ("bf16", True, 0),
+            "eedn auto_bf16": ("auto_bf16", True, 0)}
     if device == "cpu" and precision.int8_supported():
         arms["eedn int8"] = ("int8", True, 0)
     if device != "cpu" and fp8.supported(device):   # the fp8 experiment (tnpipe/nn/fp8.py): exact forward
         arms["eedn fp8"] = ("fp8", True, 0)
-    r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds, choice=choice)
+    r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds, choices=choices)
     eedn = {k: v for k, v in r.items() if k != "float"}
     best = "eedn auto"   # the default execution, chosen by the probe (not the max of noisy arms)
     fastest_here = max(eedn, key=eedn.get)
@@ -224,7 +230,7 @@ def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, ro
     achieved = eedn[best] * train_flops / 1e9
     arms = "  ".join(f"{k} {v:.1f}" for k, v in eedn.items())   # the labels, now with their img/s
     print(f"speed {device} {net}: float (plain fp32 NCHW) {r['float']:.1f} img/s  [{arms}]  "
-          f"auto = {choice.summary()}: {eedn[best]:.1f} img/s  ratio auto/float {eedn[best] / r['float']:.3f}  "
+          f"auto = {choices['auto'].summary()}: {eedn[best]:.1f} img/s  ratio auto/float {eedn[best] / r['float']:.3f}  "
           f"today/float {r['eedn today'] / r['float']:.3f}  (fastest arm in this run: {fastest_here})")
     ceiling = max(rates.values())
     print(f"  {train_flops / 1e9:.3f} GFLOP per training image (convolutions) -> {achieved:.1f} GFLOP/s = "

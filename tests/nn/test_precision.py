@@ -146,8 +146,8 @@ def test_explicit_precisions_set_every_on_chip_layer():
 def test_bad_precision_is_one_line_naming_the_setting():
     with pytest.raises(RecipeError) as err:
         TrainCfg(precision="fp16").validate("recipes/x.toml [train]")
-    assert str(err.value) == "recipes/x.toml [train].precision: 'fp16' is not one of fp32, bf16, bf16_fwd, int8, fp8, auto"
-    with pytest.raises(ValueError, match="precision 'int4' is not one of fp32, bf16, bf16_fwd, int8, fp8, auto"):
+    assert str(err.value) == "recipes/x.toml [train].precision: 'fp16' is not one of fp32, bf16, bf16_fwd, int8, fp8, auto, auto_bf16"
+    with pytest.raises(ValueError, match="precision 'int4' is not one of fp32, bf16, bf16_fwd, int8, fp8, auto, auto_bf16"):
         compute_dtype("int4")
 
 

@@ -66,7 +66,7 @@ def _random_choices(seed: int, trials: int = 200):
 def test_auto_never_picks_an_arithmetic_slower_than_one_measured_faster(cache, monkeypatch):
     assert not any(_slower_picks(c) for c in _random_choices(0))
     # negative control: a chooser that keeps the last arithmetic measured is caught
-    monkeypatch.setattr(probe, "fastest", lambda ms: list(ms)[-1])
+    monkeypatch.setattr(probe, "fastest", lambda ms, allowed: list(ms)[-1])
     assert any(_slower_picks(c) for c in _random_choices(0))
 
 
@@ -101,6 +101,19 @@ def test_the_probe_is_cached_per_machine_and_shape(cache, monkeypatch):
     # a damaged cache file is measured over, not an error
     cache.write_text("{not json")
     assert probe.choose(SPEC, 16, "cpu", measure=fake).measured == 4
+
+
+def test_auto_bf16_adds_the_rounded_backward_and_shares_the_cache(cache):
+    fake = FakeProbe(lambda ls, a: {"bf16": 0.5, "int8": 0.75}.get(a, 1.0))
+    wide = probe.choose(SPEC, 16, "cpu", measure=fake, setting="auto_bf16")
+    assert wide.per_layer == ["bf16"] * 4 and wide.summary() == "auto_bf16 (bf16 x4)"
+    assert all(set(arms) >= {"fp32", "bf16_fwd", "bf16"} for arms in [c.ms_per_image for c in wide.layers])
+    plain = probe.choose(SPEC, 16, "cpu", measure=fake)        # the cached superset serves auto
+    assert len(fake.calls) == 1 and plain.measured == 0
+    assert "bf16" not in plain.per_layer and all("bf16" not in c.ms_per_image for c in plain.layers)
+    int8_here = precision.int8_supported()
+    assert plain.per_layer == ["fp32", "fp32"] + ["int8" if int8_here else "fp32"] * 2
+    assert plain.to_json()["setting"] == "auto" and wide.to_json()["setting"] == "auto_bf16"
 
 
 def test_the_machine_key_names_cpu_flags_torch_and_threads():

@@ -102,16 +102,17 @@ class EednNet(nn.Module):
 
     def set_precision(self, precision: str, device: str | torch.device = "cpu", choice=None) -> str:
         """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'bf16_fwd' |
-        'int8' | 'fp8' | 'auto', see tnpipe.nn.precision); -> the setting as run ('auto (fp32 x9, int8 x6)'
-        for auto). 'auto' runs the probe (tnpipe.nn.probe, cached) unless `choice`, a
+        'int8' | 'fp8' | 'auto' | 'auto_bf16', see tnpipe.nn.precision); -> the setting as run
+        ('auto (fp32 x9, int8 x6)' for auto). 'auto' runs the probe (tnpipe.nn.probe, cached) unless `choice`, a
         PrecisionChoice made for this network (e.g. broadcast from rank 0), is given. The
         transduction layer, hidden weights and batch norm stay fp32; inference is unaffected."""
         precision_.check(precision)
-        if precision == "auto":
+        auto = precision in precision_.AUTO
+        if auto:
             if choice is None:
                 from tnpipe.nn import probe
 
-                choice = probe.choose(self.spec, 64, str(device))
+                choice = probe.choose(self.spec, 64, str(device), setting=precision)
             per_layer = choice.per_layer
         else:
             self._refuse_missing(precision, device)
@@ -120,7 +121,7 @@ class EednNet(nn.Module):
             raise TrainingError(f"precision choice names {len(per_layer)} layers; the network has {len(self.chip)}")
         for layer, arithmetic in zip(self.chip, per_layer, strict=True):
             layer.conv.set_arithmetic(arithmetic)
-        return choice.summary() if precision == "auto" else precision
+        return choice.summary() if auto else precision
 
     @staticmethod
     def _refuse_missing(precision: str, device) -> None:

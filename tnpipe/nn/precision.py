@@ -19,6 +19,8 @@ cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 o
              VNNI/AMX): EXACT (tnpipe.nn.lowfwd)
     fp8      e4m3 inputs and weights, fp32 sums:       fp32 (from the saved fp32 operands)
              EXACT; an experiment for GPUs with fp8 tensor cores, unmeasured (tnpipe/nn/fp8.py)
+    auto_bf16  auto with "bf16" (the rounded backward) among the candidates: opt-in, until paired
+             accuracy runs show that bf16's backward trains as well as fp32's
     auto     per on-chip layer SHAPE, the fastest of fp32 / bf16_fwd / int8 on this machine, by a
              short probe at start-up (forward + backward of each shape at the training batch),
              cached per machine (CPU model, flags, torch version, threads) in
@@ -46,10 +48,12 @@ from __future__ import annotations
 import functools
 import os
 
-PRECISIONS = ("fp32", "bf16", "bf16_fwd", "int8", "fp8", "auto")   # no torch import: the recipe checker uses it
+PRECISIONS = ("fp32", "bf16", "bf16_fwd", "int8", "fp8", "auto", "auto_bf16")   # no torch import: the recipe checker
 # what `auto` chooses among, per layer shape (ties: the earlier): the exact forwards whose
 # backward is fp32's (tnpipe.nn.lowfwd); "bf16" (bf16 backward) waits for paired accuracy runs
-ARITHMETICS = ("fp32", "bf16_fwd", "int8")
+# and is a candidate only of the opt-in "auto_bf16"
+ARITHMETICS = ("fp32", "bf16_fwd", "int8", "bf16")
+AUTO = {"auto": ("fp32", "bf16_fwd", "int8"), "auto_bf16": ARITHMETICS}
 FP32_BACKWARD = ("bf16_fwd", "int8", "fp8")   # low-precision forward only
 
 
@@ -64,8 +68,8 @@ def compute_dtype(arithmetic: str):
     or None for fp32."""
     import torch
 
-    if check(arithmetic) == "auto":
-        raise ValueError("'auto' is chosen per layer by tnpipe.nn.probe; it has no single dtype")
+    if check(arithmetic) in AUTO:
+        raise ValueError(f"{arithmetic!r} is chosen per layer by tnpipe.nn.probe; it has no single dtype")
     return {"bf16": torch.bfloat16, "bf16_fwd": torch.bfloat16, "int8": torch.int8,
             "fp8": torch.float8_e4m3fn}.get(arithmetic)
 

@@ -2,14 +2,15 @@
 machine runs, found by measuring, never assumed from the device type.
 
 The probe: for every distinct on-chip layer shape of the network (kind, channels, groups,
-map size) and every arithmetic this machine has (tnpipe.nn.precision.ARITHMETICS: fp32,
-bf16_fwd, int8 where torch._int_mm works and the layer is N or P; all with fp32's backward,
-tnpipe.nn.lowfwd), time one forward + backward
-of the layer's real training path (TrinaryConv in training mode, a 0/1 channels-last input at
-the training batch), arms alternating within each round, the median of ROUNDS rounds; the
-layer runs in the arithmetic with the smallest time (a tie keeps the earlier of
-ARITHMETICS, i.e. the more precise backward). Every arithmetic is exact in the forward
-(tnpipe.nn.precision), so the choice changes the speed and the gradients' rounding only.
+map size) and every arithmetic of the setting this machine has (tnpipe.nn.precision.AUTO:
+`auto` = fp32, bf16_fwd and, where torch._int_mm works and the layer is N or P, int8, all
+with fp32's backward (tnpipe.nn.lowfwd); the opt-in `auto_bf16` adds bf16, whose backward
+rounds to bf16), time one forward + backward of the layer's real training path (TrinaryConv
+in training mode, a 0/1 channels-last input at the training batch), arms alternating within
+each round, the median of ROUNDS rounds; the layer runs in the arithmetic with the smallest
+time (a tie keeps the earlier of ARITHMETICS, the more precise backward). Every arithmetic is
+exact in the forward (tnpipe.nn.precision), so under `auto` the choice changes the speed
+only (gradients as fp32's up to summation order).
 
 The times are cached per machine (CPU model, its matrix-unit flags, torch version, thread
 count, device) and shape in one JSON file, PROBE_FILE in the user's cache folder
@@ -57,10 +58,11 @@ class LayerChoice:
 
 @dataclass
 class PrecisionChoice:
-    """What `auto` chose, per on-chip layer, and why (the measured times)."""
+    """What `auto` (or `auto_bf16`) chose, per on-chip layer, and why (the measured times)."""
 
     machine: str
     batch: int
+    setting: str = "auto"
     layers: list[LayerChoice] = field(default_factory=list)
     measured: int = 0             # shapes measured now (the rest came from the cache)
     cache: str = ""
@@ -71,7 +73,7 @@ class PrecisionChoice:
 
     def summary(self) -> str:
         counts = {a: self.per_layer.count(a) for a in precision.ARITHMETICS if a in self.per_layer}
-        return "auto (" + ", ".join(f"{a} x{n}" for a, n in counts.items()) + ")"
+        return f"{self.setting} (" + ", ".join(f"{a} x{n}" for a, n in counts.items()) + ")"
 
     def log_lines(self) -> list[str]:
         how = (f"measured {self.measured} shape(s) now" if self.measured else "all from the cache") + \
@@ -80,12 +82,12 @@ class PrecisionChoice:
                  f"({how}; machine {self.machine})"]
         for c in self.layers:
             times = "  ".join(f"{a} {c.ms_per_image[a]:.3f}" if a in c.ms_per_image else f"{a}    -"
-                              for a in precision.ARITHMETICS)
+                              for a in precision.AUTO[self.setting])
             lines.append(f"  {c.token:<12} {times}  -> {c.arithmetic}")
         return lines
 
     def to_json(self) -> dict:
-        return {"setting": "auto", "per_layer": self.per_layer, "machine": self.machine, "batch": self.batch,
+        return {"setting": self.setting, "per_layer": self.per_layer, "machine": self.machine, "batch": self.batch,
                 "layers": [asdict(c) for c in self.layers]}
 
 
@@ -118,18 +120,18 @@ def shape_key(ls, batch: int) -> str:
             f"s{ls.stride} p{ls.padding} g{ls.groups} batch {batch}")
 
 
-def candidates(ls, device: str) -> list[str]:
-    """The arithmetics worth timing for this layer here: int8 only on CPU, where torch._int_mm
-    works, for the non-overlapping (N, P) layers it applies to."""
-    out = ["fp32", "bf16_fwd"]
-    if str(device) == "cpu" and precision.int8_supported() and ls.kernel == ls.stride and ls.padding == 0:
-        out.append("int8")
-    return out
+def candidates(ls, device: str, setting: str = "auto") -> list[str]:
+    """The arithmetics of `setting` worth timing for this layer here: int8 only on CPU, where
+    torch._int_mm works, for the non-overlapping (N, P) layers it applies to."""
+    int8 = str(device) == "cpu" and precision.int8_supported() and ls.kernel == ls.stride and ls.padding == 0
+    return [a for a in precision.AUTO[setting] if a != "int8" or int8]
 
 
-def fastest(ms: dict[str, float]) -> str:
-    """The arithmetic with the smallest time; a tie keeps the earlier of ARITHMETICS."""
-    return min((a for a in precision.ARITHMETICS if a in ms), key=lambda a: (ms[a], precision.ARITHMETICS.index(a)))
+def fastest(ms: dict[str, float], allowed: Sequence[str] = precision.ARITHMETICS) -> str:
+    """The arithmetic with the smallest time among `allowed`; a tie keeps the earlier of
+    ARITHMETICS (the more precise backward)."""
+    order = precision.ARITHMETICS
+    return min((a for a in order if a in ms and a in allowed), key=lambda a: (ms[a], order.index(a)))
 
 
 def _layer_runner(ls, arithmetic: str, batch: int, device: str, gen: torch.Generator) -> Callable[[], None]:
@@ -175,8 +177,9 @@ def _read_cache(path: Path) -> dict:
 
 
 def choose(spec, batch: int, device: str = "cpu", measure: Measure = measure_layers,
-           use_cache: bool = True) -> PrecisionChoice:
-    """Per on-chip layer of `spec`, the fastest arithmetic here (measured, or from the cache)."""
+           use_cache: bool = True, setting: str = "auto") -> PrecisionChoice:
+    """Per on-chip layer of `spec`, the fastest arithmetic of `setting` ('auto' or 'auto_bf16')
+    here, measured or from the cache (a shape cached with more arithmetics serves fewer)."""
     batch = max(1, min(batch, MAX_BATCH))
     machine, path = machine_key(device), cache_path()
     machines = _read_cache(path) if use_cache else {}
@@ -184,10 +187,10 @@ def choose(spec, batch: int, device: str = "cpu", measure: Measure = measure_lay
     todo = {}
     for ls in spec.chip_layers:
         key = shape_key(ls, batch)
-        if key not in known or set(known[key]) != set(candidates(ls, device)):
+        if not set(candidates(ls, device, setting)) <= set(known.get(key, {})):
             todo.setdefault(key, ls)
     if todo:
-        times = measure(list(todo.values()), [candidates(ls, device) for ls in todo.values()], batch, device)
+        times = measure(list(todo.values()), [candidates(ls, device, setting) for ls in todo.values()], batch, device)
         known.update(zip(todo, times, strict=True))
         if use_cache:
             machines[machine] = known
@@ -195,8 +198,9 @@ def choose(spec, batch: int, device: str = "cpu", measure: Measure = measure_lay
                 write_json(path, {"format": PROBE_FORMAT, "machines": machines})
             except OSError:
                 pass   # an unwritable cache folder only costs a probe next time
-    choice = PrecisionChoice(machine, batch, measured=len(todo), cache=str(path) if use_cache else "no cache")
+    choice = PrecisionChoice(machine, batch, setting, measured=len(todo), cache=str(path) if use_cache else "no cache")
     for ls in spec.chip_layers:
-        ms = known[shape_key(ls, batch)]
-        choice.layers.append(LayerChoice(ls.token, shape_key(ls, batch), dict(ms), fastest(ms)))
+        allowed = candidates(ls, device, setting)
+        ms = {a: t for a, t in known[shape_key(ls, batch)].items() if a in allowed}
+        choice.layers.append(LayerChoice(ls.token, shape_key(ls, batch), ms, fastest(ms, allowed)))
     return choice

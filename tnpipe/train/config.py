@@ -47,7 +47,8 @@ class TrainCfg:
                                                   # "fp32"; "bf16" (bf16 backward too); "bf16_fwd", "int8"
                                                   # (fp32 backward); "fp8" (an experiment for fp8 GPUs);
                                                   # "auto" = per layer shape the fastest of fp32 / bf16_fwd /
-                                                  # int8, measured on this machine (tnpipe/nn/probe.py)
+                                                  # int8, measured on this machine (tnpipe/nn/probe.py);
+                                                  # "auto_bf16": bf16 among them too (opt-in)
     time_budget_min: float = 0.0                  # > 0: anneal by wall clock and stop when spent
                                                   # (CPU benchmark; not bit-reproducible)
     # per-network settings, e.g. [train.per_network.tiny] epochs = 6: the tiny demo net and

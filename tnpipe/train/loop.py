@@ -97,10 +97,10 @@ class TrainingRun:
         choice and its measured times go into train.log and train.json."""
         setting = self.plan.cfg.precision
         choice = None
-        if setting == "auto":
+        if setting in ("auto", "auto_bf16"):
             from tnpipe.nn import probe
 
-            choice = probe.choose(self.spec, self.local_bs, self.device) if self.dist.main else None
+            choice = probe.choose(self.spec, self.local_bs, self.device, setting=setting) if self.dist.main else None
             choice = self.dist.broadcast_object(choice)
         as_run = self.model.set_precision(setting, self.device, choice)
         self.precision = choice.to_json() if choice is not None else {"setting": setting,
