@@ -47,18 +47,19 @@ def _agents(nodes: int, recipe, results, port: int) -> list[subprocess.Popen]:
     train = ["-m", "tnpipe", "train", str(recipe), "--network", "tiny", "--synthetic"]
     if nodes == 1:
         launch = [["--nnodes", "1", "--nproc-per-node", "2", "--master-addr", "127.0.0.1", "--master-port", str(port)]]
-    else:   # the README's two-machine command, both "machines" on the loopback address
+    else:   # the README's two-machine command, both "machines" on the loopback address; is_host
+        # says which agent serves the rendezvous store (on real machines: the endpoint's host)
         launch = [["--nnodes", "2", "--nproc-per-node", "1", "--node-rank", str(i), "--rdzv-backend", "c10d",
-                   "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "tnpipe-test"] for i in range(2)]
+                   "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "tnpipe-test",
+                   "--rdzv-conf", f"is_host={int(i == 0)}"] for i in range(2)]
     return [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", *args, *train], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in launch]
 
 
 def _run(nodes: int, recipe, results) -> dict:
     procs = _agents(nodes, recipe, results, _free_port())
-    for p in procs:
-        _, err = p.communicate(timeout=240)
-        assert p.returncode == 0, err[-3000:]
+    errs = [p.communicate(timeout=240)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n----\n".join(e[-2500:] for e in errs)
     return load_checkpoint(results / "tinyset-synthetic" / "tiny" / "checkpoint.pt").model
 
 
