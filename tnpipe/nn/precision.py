@@ -1,4 +1,4 @@
-"""Arithmetic precision of the on-chip layers' convolutions during training (issue 14).
+"""Arithmetic precision of the on-chip layers' convolutions during training (issues 14, 18).
 
 Why low precision is exact here: an on-chip layer's input is binary spikes (0/1) and its
 weights are trinary (-1/0/+1), so every product is -1, 0 or +1 and a filter response is an
@@ -11,21 +11,21 @@ cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 o
     bf16     bf16 inputs and weights, fp32 sums:       dL/ds rounded to bf16 before the two
              EXACT (= fp32 bit for bit)                 transposed products: gradients differ
                                                         from fp32 by bf16 rounding (~2^-9 relative)
-    bf16_fwd bf16 operands, fp32 (or exact bf16)        fp32 (from the saved fp32 operands):
-             sums: EXACT; N/P layers as one bf16      gradients as fp32's up to summation order
+    bf16_fwd bf16 operands, fp32 (or exact bf16)       fp32 (from the saved fp32 operands):
+             sums: EXACT; N/P layers as one bf16       gradients as fp32's up to summation order
              product per group (tnpipe.nn.lowfwd)
-    int8     N and P layers as int8 x int8 -> int32   fp32 (from the saved fp32 operands);
-             products (torch._int_mm; oneDNN          S layers (3x3) run fp32 throughout
+    int8     N and P layers as int8 x int8 -> int32    fp32 (from the saved fp32 operands);
+             products (torch._int_mm; oneDNN           S layers (3x3) run fp32 throughout
              VNNI/AMX): EXACT (tnpipe.nn.lowfwd)
     fp8      e4m3 inputs and weights, fp32 sums:       fp32 (from the saved fp32 operands)
              EXACT; an experiment for GPUs with fp8 tensor cores, unmeasured (tnpipe/nn/fp8.py)
-    auto_bf16  auto with "bf16" (the rounded backward) among the candidates: opt-in, until paired
-             accuracy runs show that bf16's backward trains as well as fp32's
     auto     per on-chip layer SHAPE, the fastest of fp32 / bf16_fwd / int8 on this machine, by a
              short probe at start-up (forward + backward of each shape at the training batch),
              cached per machine (CPU model, flags, torch version, threads) in
              ~/.cache/tnpipe/precision-probe.json (TNPIPE_CACHE_DIR overrides; tnpipe/nn/probe.py).
              The choice and the measured times go into train.log and train.json.
+    auto_bf16  auto with "bf16" (the rounded backward) among the candidates: opt-in, until
+             paired accuracy runs show that bf16's backward trains as well as fp32's
 
 What never changes: the hidden weights, the batch-norm statistics and bias, the optimiser
 state and the transduction layer (real-valued input) stay fp32; the low precision is used in
@@ -38,8 +38,8 @@ gradients round during training (and so which trinary weights training ends with
 Why measured, never assumed from the device type: the right arithmetic differs by machine
 AND by layer shape. On an AVX2-only CPU torch emulates bf16 products (0.7 GFLOP/s against
 20-64 for fp32); on an AMD EPYC with AVX-512 BF16 (no AMX) bf16 is ~2x fp32 on large
-products yet slower on the small many-group layers; on a Xeon with AMX it is ~8x
-(benchmarks/RESULTS.md, "## train"). A precision the machine lacks is refused in one line
+products yet slower on the small many-group layers (benchmarks/RESULTS.md, "## train"); on a
+Xeon with AMX it was ~8x at 1024^3 (shared/reference/interop-and-training.md). A precision the machine lacks is refused in one line
 (int8 without torch._int_mm, fp8 without fp8 products).
 """
 
