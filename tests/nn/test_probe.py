@@ -221,3 +221,40 @@ def test_int8_is_refused_in_one_line_where_the_machine_lacks_it(monkeypatch):
     with pytest.raises(TrainingError, match=r"^train.precision = 'int8': cpu has no int8 products here"):
         net.set_precision("int8", "cpu")
     assert probe.candidates(SPEC.chip_layers[-1], "cpu") == ["fp32", "bf16_fwd"]
+
+
+def _trained(arithmetic, steps: int = 3):
+    torch.manual_seed(0)
+    net = build_network(NET, (3, 8, 8), 10, dropout=0.0)
+    if isinstance(arithmetic, list):
+        net.set_precision("auto", "cpu", probe.PrecisionChoice("test", 8, layers=[
+            probe.LayerChoice(ls.token, "", {}, a) for ls, a in zip(SPEC.chip_layers, arithmetic, strict=True)]))
+    else:
+        net.set_precision(arithmetic, "cpu")
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    gen = torch.Generator().manual_seed(1)
+    net.train()
+    for _ in range(steps):
+        x, y = torch.randn(8, 3, 8, 8, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+        loss = F.cross_entropy(net(x) * 0.05, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        net.update_trinary()
+    return net.state_dict()
+
+
+def test_auto_s_arithmetics_train_the_fp32_weights_bit_for_bit():
+    """Every arithmetic `auto` can choose runs fp32's backward with the same operations as the
+    fp32 path, so three Adam steps end with the fp32 run's weights, thresholds and statistics
+    bit for bit: the probe's choice changes the speed, not the trained network. Negative
+    control: "bf16" (rounded backward, not a candidate of auto) ends elsewhere."""
+    ref = _trained("fp32")
+    arms = ["bf16_fwd", ["bf16_fwd", "fp32", "bf16_fwd", "fp32"]]
+    if precision.int8_supported():
+        arms += ["int8", ["bf16_fwd", "bf16_fwd", "int8", "int8"]]
+    for arm in arms:
+        got = _trained(arm)
+        assert all(torch.equal(ref[k], got[k]) for k in ref), (arm, [k for k in ref if not torch.equal(ref[k], got[k])])
+    bf16 = _trained("bf16")
+    assert [k for k in ref if k.endswith(".hidden") and not torch.equal(ref[k], bf16[k])]

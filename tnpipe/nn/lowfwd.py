@@ -10,8 +10,10 @@ Why the backward stays fp32: gradients are real-valued and would round in low pr
 (that is what train.precision = "bf16" does: dL/ds rounded to bf16 before the transposed
 products). Whether that trains as well as fp32 needs paired accuracy runs on the real subset
 (issue 18, item 2), not yet made, so `auto` picks only among these fp32-backward
-arithmetics: the training arithmetic changes speed, never the gradients beyond fp32 summation
-order. The cost: low precision pays only in the forward, a third of a layer's products.
+arithmetics. Their backward is the fp32 path's own operations on the same fp32 operands
+(torch.bmm's two products; aten.convolution_backward), so a run trains the fp32 run's weights
+bit for bit (tests/nn/test_probe.py): the training arithmetic changes the speed, not the
+network. The cost: low precision pays only in the forward, a third of a layer's products.
 
     int8       N and P layers (non-overlapping kernels, run as matrix products on CPU): one
                torch._int_mm (int8 x int8 -> int32; oneDNN VNNI/AMX kernels) per group.
