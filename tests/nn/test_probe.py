@@ -1,4 +1,4 @@
-"""train.precision = "auto" (tnpipe.nn.probe) and the int8 forward (tnpipe.nn.int8).
+"""train.precision = "auto" (tnpipe.nn.probe) and the exact low-precision forwards (tnpipe.nn.lowfwd).
 
 The probe's choice is tested with a fake measurement (times are never asserted): auto never
 picks an arithmetic slower than one measured faster, the cache is per machine and shape, and

@@ -152,7 +152,7 @@ def matmul_conv(x, w, groups: int, product=None):
     """conv2d(x, w, stride=k, groups) for a k x k kernel of stride k, as (batched) matrix
     products on the channels-last map; -> a channels-last (N, C_out, H/k, W/k) tensor.
     `product(rows (groups, positions, K), weights (groups, K, features))` replaces torch.bmm
-    (e.g. tnpipe.nn.int8.int8_bmm)."""
+    (e.g. tnpipe.nn.lowfwd.int8_bmm)."""
     import torch
 
     n, c, h, wd = x.shape
