@@ -1,6 +1,7 @@
-"""The end of training: inference statistics, export, accuracies, the TrainingRecord.
+"""The end of training: export, accuracies, the TrainingRecord.
 
-Whole-training-set batch-norm statistics (`train.bn_stats = "full"`, the paper's), export
+After the whole-training-set batch-norm statistics (`train.bn_stats = "full"`, the paper's;
+TrainingRun.full_set_statistics, on every rank, each over its shard): export
 of `network.npz` (the integer NetworkDescription), hardware-mode and float-graph test
 accuracy, the finished checkpoint and `train.json`. The run's figure is the HARDWARE-MODE
 test accuracy.
