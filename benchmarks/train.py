@@ -5,25 +5,29 @@ hardware-mode accuracy on the real CIFAR-10 subset.
     python benchmarks/train.py                     # all parts, CPU (+ CUDA speed if present)
     python benchmarks/train.py --skip-accuracy     # speed only (a few minutes)
 
-Part 0 (machine): fp32 and bf16 matrix-product rates (GFLOP/s, square matrices) measured in
-this run, at the training thread count.
+Part 0 (machine): fp32, bf16 and int8 (torch._int_mm, where this torch has it) matrix-product
+rates (G(FL)OP/s, square matrices) measured in this run, at the training thread count: the
+ceilings.
 
-Part 1 (layers): every on-chip convolution of the speed networks, forward + backward per
-image: fp32 NCHW, fp32 channels-last (Eedn's layout) and bf16 channels-last (exact forward,
-tnpipe.nn.precision).
+Part 1 (layers): train.precision = auto's probe (tnpipe/nn/probe.py), measured afresh in this
+run (a temporary cache folder): every on-chip layer shape's forward + backward ms per image in
+fp32 / bf16_fwd / int8 / bf16 as training runs them, and the arithmetic auto (and auto_bf16)
+picks per layer.
 
-Part 2 (steps): for each of the `cpu` and `1chip` networks (recipes/cifar10.toml), training
-images/s of
+Part 2 (steps): for each speed network (recipes/cifar10.toml), training images/s of
     float        the plain fp32 network a user would write: NCHW, float weights,
                  nn.BatchNorm2d + ReLU, the same vote read-out, Adam
     eedn today   Eedn as trained before issue 14: fp32, channels-last, numba kernels
-    eedn auto    the fastest exact setting, training's default: train.precision=auto (fp32 on
-                 CPU, bf16 on CUDA) and, on CPU, the N/P layers as matrix products
-    eedn +nchw32 on CPU, the layout experiment: auto, plus the 3x3 layers of >= 32 groups in
-                 NCHW (faster alone, not in whole steps so far; off by default)
+    eedn fp32    fp32 with the N/P layers as matrix products (auto before issue 18)
+    eedn auto    training's default: train.precision=auto, the probe's choice per layer among
+                 fp32 / bf16_fwd / int8 (all with fp32's backward)
+    eedn bf16_fwd every on-chip layer's forward in bf16 (exact), fp32 backward
+    eedn int8    the N/P layers' forward in int8 (exact), fp32 backward, where torch._int_mm works
+    eedn bf16    every on-chip layer bf16, backward too (gradients rounded to bf16): NOT a
+                 candidate of auto until paired accuracy runs show it trains as well; timed to
+                 show what it would add
+    eedn auto_bf16  the opt-in auto with bf16 among the candidates
     eedn fp8     on CUDA with fp8 products (compute capability >= 8.9): the fp8 experiment
-    eedn bf16    on CPU only if the layer timings say bf16 could pay (its layers within 1.5x
-                 of fp32; on a CPU without a bf16 matrix unit they are ~7-10x slower)
 in alternating rounds in one process (median), so all arms see the same load. FLOPs per image are the convolutions' products
 (forward, plus two transposed products backward; the transduction layer has no input
 gradient) from the network's shapes.
@@ -32,8 +36,8 @@ Part 3 (accuracy): `tnpipe train recipes/cifar10.toml --network cpu` on the real
 (10,000 train / 2,000 test, prepared from ../shared/data/cifar10 into a temporary prepared
 root), timed wall clock; reported: the HARDWARE-MODE test accuracy.
 
-Last line: ratio=R cpu_acc=A minutes=M, with R = the fastest exact Eedn setting's images/s
-over the plain fp32 float network's, on `1chip`.
+Last line: ratio=R cpu_acc=A minutes=M, with R = `eedn auto`'s images/s over the plain fp32
+float network's, on `1chip` (medians of the alternating rounds).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tnpipe.netspec import parse_network  # noqa: E402
-from tnpipe.nn import fp8, precision  # noqa: E402
+from tnpipe.nn import fp8, precision, probe  # noqa: E402
 from tnpipe.nn.network import EednNet  # noqa: E402
 from tnpipe.recipe import load_recipe  # noqa: E402
 
@@ -99,43 +103,23 @@ def _median_ms(fn, reps: int = 3) -> float:
 
 
 def matmul_rates() -> dict[str, float]:
-    """GFLOP/s of a square matrix product in fp32 and bf16: n doubled from 128 until one
-    product takes >= 50 ms (or n = 2048), so a slow (emulated) unit is not timed for minutes."""
+    """G(FL)OP/s of a square matrix product in fp32, bf16 and int8 (torch._int_mm, int32
+    sums; where this torch has it): n doubled from 128 until one product takes >= 50 ms (or
+    n = 2048), so a slow (emulated) unit is not timed for minutes."""
+    arms = [("fp32", torch.float32, torch.matmul), ("bf16", torch.bfloat16, torch.matmul)]
+    if precision.int8_supported():
+        arms.append(("int8", torch.int8, torch._int_mm))
     out = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    for name, dtype, mm in arms:
         n = 128
         while True:
-            a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-            ms = _median_ms(lambda a=a, b=b: a @ b)
+            a, b = torch.randint(-1, 2, (n, n)).to(dtype), torch.randint(-1, 2, (n, n)).to(dtype)
+            ms = _median_ms(lambda a=a, b=b, mm=mm: mm(a, b))
             if ms >= 50 or n >= 2048:
                 break
             n *= 2
         out[name] = 2.0 * n ** 3 / (ms * 1e-3) / 1e9
     return out
-
-
-def layer_table(spec, batch: int = 32, bf16_batch: int = 4) -> list[dict]:
-    """Per on-chip layer: forward + backward ms per image, fp32 NCHW / fp32 CL / bf16 CL."""
-    rows = []
-    gen = torch.Generator().manual_seed(0)
-    for ls in spec.chip_layers:
-        w0 = torch.randint(-1, 2, (ls.out_channels, ls.in_channels // ls.groups, ls.kernel, ls.kernel),
-                           generator=gen).float()
-        row = {"layer": ls.token, "fan_in": ls.fan_in, "groups": ls.groups}
-        for name, n, dtype, fmt in (("fp32_nchw", batch, torch.float32, torch.contiguous_format),
-                                    ("fp32_cl", batch, torch.float32, torch.channels_last),
-                                    ("bf16_cl", bf16_batch, torch.bfloat16, torch.channels_last)):
-            x = (torch.rand(n, ls.in_channels, *ls.in_hw, generator=gen) < 0.3).to(dtype)
-            x = x.contiguous(memory_format=fmt).requires_grad_(True)
-            w = w0.to(dtype).contiguous(memory_format=fmt).requires_grad_(True)
-
-            def fb(x=x, w=w, ls=ls):
-                s = F.conv2d(x, w, None, ls.stride, ls.padding, 1, ls.groups)
-                s.backward(torch.ones_like(s))
-
-            row[name] = _median_ms(fb, reps=3 if dtype == torch.float32 else 1) / n
-        rows.append(row)
-    return rows
 
 
 def _eedn_step(model, opt, x, y):
@@ -148,16 +132,17 @@ def _eedn_step(model, opt, x, y):
 
 
 def step_rates(text: str, device: str, arms: dict[str, tuple[str, bool, int]], batch: int = 64, rounds: int = 5,
-               steps: int = 3) -> dict[str, float]:
+               steps: int = 3, choices=None) -> dict[str, float]:
     """images/s of the float network and of each Eedn arm {label: (precision, matrix-product
-    path for N/P layers, NCHW_MIN_GROUPS)}, in alternating rounds (median)."""
+    path for N/P layers, NCHW_MIN_GROUPS)}, in alternating rounds (median); `choices`: the
+    probe's PrecisionChoice per auto setting."""
     spec = parse_network(text, SHAPE, CLASSES)
     models, matmul = {}, {}
     fast_paths = (precision.MATMUL_CPU, precision.NCHW_MIN_GROUPS)   # the defaults, restored after each arm
     for label, (p, mm, nchw_groups) in arms.items():
         torch.manual_seed(0)
         models[label] = EednNet(spec, dropout=0.0).to(device)
-        models[label].set_precision(p, device)
+        models[label].set_precision(p, device, (choices or {}).get(p))
         matmul[label] = (mm, nchw_groups)
     torch.manual_seed(0)
     models["float"] = FloatNet(spec, next(iter(models.values())).readout.class_of_feature.cpu()).to(device)
@@ -206,45 +191,51 @@ def cpu_accuracy(recipe: Path, network: str, data_root: Path, work: Path, overri
     return meta["hw_test_acc"], minutes, meta
 
 
+def probe_table(spec, device: str, batch: int):
+    """auto's probe for this network, measured now (a temporary cache) with every candidate of
+    auto_bf16, printed per layer; -> the choices of 'auto' and 'auto_bf16' from those times."""
+    with tempfile.TemporaryDirectory(prefix="tnpipe-probe-") as tmp:
+        old = os.environ.get(probe.CACHE_ENV)
+        os.environ[probe.CACHE_ENV] = tmp
+        try:
+            wide = probe.choose(spec, batch, device, setting="auto_bf16")
+            auto = probe.choose(spec, batch, device)    # from the same times (cached)
+        finally:
+            if old is None:
+                os.environ.pop(probe.CACHE_ENV)
+            else:
+                os.environ[probe.CACHE_ENV] = old
+    for line in wide.log_lines():
+        print(line.replace(f", {wide.cache}", ", measured in this run"))
+    print(f"  auto (fp32 backward only) picks: {' '.join(auto.per_layer)}")
+    return {"auto": auto, "auto_bf16": wide}
+
+
 def speed(recipe, net: str, device: str, rates: dict[str, float], batch: int, rounds: int = 9) -> tuple[float, dict]:
-    """Prints the layer table and the step rates of one network; -> (fastest/float, rates)."""
+    """Prints auto's per-layer probe and the step rates of one network; -> (auto/float, rates)."""
     spec = parse_network(recipe.network(net), SHAPE, CLASSES)
-    nchw = precision.NCHW_MIN_GROUPS   # 0: the NCHW experiment is off by default (tnpipe/nn/precision.py)
-    arms = {"eedn today": ("fp32", False, 0), "eedn auto": ("auto", True, nchw), "eedn +nchw32": ("auto", True, 32)}
-    if device == "cpu":
-        rows = layer_table(spec)
-        print(f"layers of {net} (forward + backward, ms per image; bf16 = exact forward):")
-        for r in rows:
-            print(f"  {r['layer']:<12} fan-in {r['fan_in']:>3} groups {r['groups']:>3}   fp32 NCHW {r['fp32_nchw']:7.2f}"
-                  f"   fp32 channels-last {r['fp32_cl']:7.2f}   bf16 channels-last {r['bf16_cl']:8.2f}")
-        tot = {k: sum(r[k] for r in rows) for k in ("fp32_nchw", "fp32_cl", "bf16_cl")}
-        print(f"  total          fp32 NCHW {tot['fp32_nchw']:.2f}   fp32 channels-last {tot['fp32_cl']:.2f}   "
-              f"bf16 channels-last {tot['bf16_cl']:.2f}")
-        if tot["bf16_cl"] < 1.5 * tot["fp32_cl"]:
-            arms["eedn bf16"] = ("bf16", True, nchw)
-        else:
-            print(f"  bf16 whole step not timed: its layers are {tot['bf16_cl'] / tot['fp32_cl']:.1f}x fp32's")
-    else:
-        arms = {"eedn today": ("fp32", False, 0), "eedn auto": ("auto", True, nchw), "eedn fp32": ("fp32", True, nchw)}
-        if fp8.supported(device):   # the fp8 experiment (tnpipe/nn/fp8.py): exact forward, fp32 backward
-            arms["eedn fp8"] = ("fp8", True, nchw)
-    r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds)
+    choices = probe_table(spec, device, batch)
+    arms = {"eedn today": ("fp32", False, 0), "eedn fp32": ("fp32", True, 0), "eedn auto": ("auto", True, 0),
+            "eedn bf16_fwd": ("bf16_fwd", True, 0), "eedn bf16": ("bf16", True, 0),
+            "eedn auto_bf16": ("auto_bf16", True, 0)}
+    if device == "cpu" and precision.int8_supported():
+        arms["eedn int8"] = ("int8", True, 0)
+    if device != "cpu" and fp8.supported(device):   # the fp8 experiment (tnpipe/nn/fp8.py): exact forward
+        arms["eedn fp8"] = ("fp8", True, 0)
+    r = step_rates(recipe.network(net), device, arms, batch=batch, rounds=rounds, choices=choices)
     eedn = {k: v for k, v in r.items() if k != "float"}
-    best = "eedn auto"   # the default execution, chosen by these measurements (not the max of noisy arms)
+    best = "eedn auto"   # the default execution, chosen by the probe (not the max of noisy arms)
     fastest_here = max(eedn, key=eedn.get)
     _, train_flops = flops_per_image(spec)
     achieved = eedn[best] * train_flops / 1e9
     arms = "  ".join(f"{k} {v:.1f}" for k, v in eedn.items())   # the labels, now with their img/s
-    print(f"speed {device} {net}: float (plain fp32 NCHW) {r['float']:.1f} img/s  [{arms}]  fastest exact setting "
-          f"(auto = {precision.resolve('auto', device)}"
-          f"{', N/P as matrix products' if device == 'cpu' else ''}"
-          f"{f', NCHW for >= {nchw} groups' if device == 'cpu' and nchw else ''}): "
-          f"{eedn[best]:.1f} img/s  ratio fastest/float {eedn[best] / r['float']:.3f}  "
+    print(f"speed {device} {net}: float (plain fp32 NCHW) {r['float']:.1f} img/s  [{arms}]  "
+          f"auto = {choices['auto'].summary()}: {eedn[best]:.1f} img/s  ratio auto/float {eedn[best] / r['float']:.3f}  "
           f"today/float {r['eedn today'] / r['float']:.3f}  (fastest arm in this run: {fastest_here})")
     ceiling = max(rates.values())
     print(f"  {train_flops / 1e9:.3f} GFLOP per training image (convolutions) -> {achieved:.1f} GFLOP/s = "
-          f"{achieved / ceiling:.1%} of the machine's matrix-product ceiling ({ceiling:.1f} GFLOP/s, "
-          f"{max(rates, key=rates.get)}); {achieved / rates['bf16']:.2f}x this run's bf16 rate")
+          f"{achieved / ceiling:.1%} of the machine's matrix-product ceiling ({ceiling:.1f} G(FL)OP/s, "
+          f"{max(rates, key=rates.get)}); {achieved / rates['bf16']:.1%} of this run's bf16 rate")
     return eedn[best] / r["float"], r
 
 
@@ -264,10 +255,12 @@ def main() -> None:
     recipe = load_recipe(args.recipe)
     threads = recipe.train.for_network(args.network).threads or torch.get_num_threads()
     torch.set_num_threads(threads)
-    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}; "
+    print(f"machine: {probe._cpu_model()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}; "
           f"{threads} thread{'s' if threads > 1 else ''} (the recipe's); load average {os.getloadavg()[0]:.2f}")
     rates = matmul_rates()
-    print(f"matrix products: fp32 {rates['fp32']:.1f} GFLOP/s  bf16 {rates['bf16']:.1f} GFLOP/s")
+    caps = probe.machine_key("cpu").split(" | ")[1]
+    print(f"matrix-product ceilings ({caps}): " + "  ".join(f"{k} {v:.1f} G{'OP' if k == 'int8' else 'FLOP'}/s"
+                                                            for k, v in rates.items()))
     ratio = None
     for net in args.speed_networks.split(","):
         r, _ = speed(recipe, net, "cpu", rates, args.batch, args.rounds)

@@ -5,7 +5,8 @@
 # trains for at most CALL_MIN minutes, resuming from the state the previous call returned, and
 # returns the new state in $OUT. The call that completes the schedule also runs the statistics
 # pass, export, hardware-mode test and the chip (deploy). Precision: train.precision=auto
-# (bf16 on CUDA: the on-chip layers' forward is exact in bf16; see tnpipe/nn/precision.py).
+# (per layer the faster of fp32 and a bf16 forward with fp32's backward, measured on the GPU at
+# start-up; PRECISION=bf16 also rounds the backward; see tnpipe/nn/precision.py).
 #
 #   benchmarks/train_gpu.sh                                # 1chip, the recipe's 150 epochs
 #   NET=1chip_paper benchmarks/train_gpu.sh                # the paper's schedule: 1280 epochs (250k
@@ -44,7 +45,7 @@ CALL_MIN=${CALL_MIN:-7}         # training minutes in this call; the schedule re
 STATE=${STATE:-.devdata/state}  # the previous call's state.tar.xz.part-* (empty or absent: start)
 STATE_LIMIT_MB=${STATE_LIMIT_MB:-67.1}  # 64 MiB: what one device call carries
 BATCH=${BATCH:-}                # empty: the recipe's batch_size
-PRECISION=${PRECISION:-auto}    # train.precision: auto (bf16 on CUDA), bf16, fp32, fp8 (the experiment, sm >= 8.9)
+PRECISION=${PRECISION:-auto}    # train.precision: auto (measured per layer), bf16, bf16_fwd, fp32, fp8 (sm >= 8.9)
 NGPU=${NGPU:-1}
 FRAMES=${FRAMES:-2000}          # test frames run on the simulated chip (all 10,000: FRAMES=0)
 RAW=${RAW:-datasets/raw}

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def precision_probe_cache(tmp_path_factory):
+    """train.precision = auto caches its probe (tnpipe.nn.probe) in a temporary folder for the
+    session, never in the user's ~/.cache; subprocesses inherit it."""
+    old = os.environ.get("TNPIPE_CACHE_DIR")
+    os.environ["TNPIPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("tnpipe-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TNPIPE_CACHE_DIR", None)
+    else:
+        os.environ["TNPIPE_CACHE_DIR"] = old
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tnpipe.locks import prepared_lock, run_lock
 from tnpipe.train import train
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_train import write_recipe, write_tiny_dataset  # noqa: E402
+from test_train import run_lines, write_recipe, write_tiny_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -68,7 +68,7 @@ def test_sigint_keeps_checkpoint_prints_resume_command_and_exits_130(tiny, roots
     resume = f"tnpipe train {tiny} --network tiny --synthetic --resume"
     assert line.startswith("interrupted: SIGINT ") and line.endswith(f"continue with: {resume}"), line
     assert f"{rd / 'checkpoint.pt'} holds epoch {kept.epoch};" in line
-    assert len((rd / "train.log").read_text().splitlines()) == kept.epoch == len(kept.history)
+    assert len(run_lines(rd / "train.log")) == kept.epoch == len(kept.history)
     assert "Traceback" not in out + err
 
     # a rerun without --resume refuses at once, touching nothing
@@ -110,7 +110,7 @@ def test_sigterm_stops_between_steps_and_resume_continues(tiny, roots):
         train(tiny, "tiny", synthetic=True, resume=True, on_epoch_end=stop_after_2)
     state = load_checkpoint(rd / "checkpoint.pt")
     assert state.epoch == 2 and [h["epoch"] for h in state.history] == [1, 2]
-    assert len((rd / "train.log").read_text().splitlines()) == 2   # appended to, never cleared
+    assert len(run_lines(rd / "train.log")) == 2   # appended to, never cleared
 
 
 # ---------------------------------------------------------------------- case 2: one writer per folder

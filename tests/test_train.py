@@ -56,6 +56,11 @@ again = "{NET}"
     return path
 
 
+def run_lines(log: Path) -> list[str]:
+    """train.log's epoch and done lines: the precision lines (tnpipe.nn.probe) at each start left out."""
+    return [ln for ln in log.read_text().splitlines() if not ln.startswith(("precision ", "  "))]
+
+
 @pytest.fixture
 def tiny(roots, tmp_path):
     write_tiny_dataset(roots["prepared"])
@@ -71,7 +76,13 @@ def test_tiny_network_learns_and_exports(tiny, roots):
     assert meta["finished"] and meta["synthetic"] and meta["epochs"] == 4 and meta["test_frames"] == 80
     assert meta["hw_test_acc"] >= 0.6            # chance is 0.25
     assert meta["agreement"] == 1.0 and meta["float_test_acc"] == meta["hw_test_acc"]
-    assert len((rd / "train.log").read_text().splitlines()) == 5   # 4 epochs + done
+    assert len(run_lines(rd / "train.log")) == 5   # 4 epochs + done (after the precision lines)
+    # train.precision = auto: the probe's choice per on-chip layer and its times, in both records
+    prec = meta["precision"]
+    assert prec["setting"] == "auto" and len(prec["per_layer"]) == 3
+    assert [c["arithmetic"] for c in prec["layers"]] == prec["per_layer"]
+    log = (rd / "train.log").read_text().splitlines()
+    assert log[0].startswith("precision auto (") and log[1].split()[0] == "N-32"
     # load_trained reproduces the recorded hardware-mode accuracy from the stored test split
     net = load_trained(rd)
     ds = PreparedDataset.load(roots["prepared"] / "tinyset-synthetic")
@@ -83,6 +94,19 @@ def test_tiny_network_learns_and_exports(tiny, roots):
     assert np.array_equal(net.predict_float(ds.x["test"]), votes.argmax(1))
     desc = NetworkDescription.load(rd / "network.npz")
     assert desc.network == NET and [layer.kind for layer in desc.layers] == ["N", "P", "N"]
+
+
+@pytest.mark.parametrize("arithmetic", ["int8", "bf16_fwd"])
+def test_an_explicit_precision_is_honoured_and_recorded(tiny, arithmetic):
+    from tnpipe.nn.precision import int8_supported
+
+    if arithmetic == "int8" and not int8_supported():
+        pytest.skip("this torch has no torch._int_mm on CPU")
+    rd = train(tiny, "tiny", synthetic=True, overrides=["train.epochs=1", f"train.precision={arithmetic}"]).path
+    meta = json.loads((rd / "train.json").read_text())
+    assert meta["precision"] == {"setting": arithmetic, "per_layer": [arithmetic] * 3}
+    assert (rd / "train.log").read_text().splitlines()[0] == f"precision {arithmetic}"
+    assert meta["agreement"] == 1.0
 
 
 def test_finished_run_is_skipped_unless_forced(tiny):

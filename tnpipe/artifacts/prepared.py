@@ -128,13 +128,15 @@ class PreparedDataset:
             write_json(tmp / "meta.json", dict(self.meta(), files=checksums))
 
     @classmethod
-    def load(cls, folder: Path, verify: bool = True) -> PreparedDataset:
+    def load(cls, folder: Path, verify: bool = True, mmap: bool = False) -> PreparedDataset:
+        """`mmap`: the arrays memory-mapped, read only where indexed (a rank of a multi-node
+        run copies its shard of rows and never holds the whole set)."""
         folder = Path(folder)
         rec = PreparedRecord.load(folder)
         x, y = {}, {}
         for s in SPLITS:
             for arr_name, store in ((f"x_{s}", x), (f"y_{s}", y)):
-                store[s] = _load_array(folder / f"{arr_name}.npy", rec, verify)
+                store[s] = _load_array(folder / f"{arr_name}.npy", rec, verify, mmap)
         meta = rec.raw
         ds = cls(
             name=rec.name, kind=rec.kind, input_shape=rec.input_shape, num_classes=rec.num_classes,
@@ -147,14 +149,14 @@ class PreparedDataset:
         return ds
 
 
-def _load_array(p: Path, rec: PreparedRecord, verify: bool) -> np.ndarray:
+def _load_array(p: Path, rec: PreparedRecord, verify: bool, mmap: bool = False) -> np.ndarray:
     if not p.is_file():
         raise ArtifactError(f"{p}: missing from the prepared dataset; re-run `tnpipe prepare {rec.name} --force`")
     if verify and sha256_file(p) != rec.files.get(p.name):
         raise ArtifactError(f"{p}: checksum differs from meta.json (truncated or modified); "
                             f"re-run `tnpipe prepare {rec.name} --force`")
     try:
-        return np.load(p, allow_pickle=False)
+        return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (ValueError, OSError) as e:
         raise ArtifactError(f"{p}: unreadable .npy ({e})") from e
 

@@ -45,6 +45,8 @@ class TrainingRecord:
     chip: dict[str, Any]          # the recipe's [chip] section when it trained
     history: list[dict[str, Any]] = field(default_factory=list)
     stand_in: str = ""
+    precision: dict[str, Any] = field(default_factory=dict)   # training's arithmetic per on-chip layer
+                                                              # (auto: the probe's times, tnpipe.nn.probe)
     finished: bool = True
     format_version: int = TRAINING_FORMAT_VERSION
 

@@ -23,10 +23,18 @@ def to_float_nchw(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     return t.to(torch.float32)
 
 
-def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std over (N, H, W) as (1, C, 1, 1); a constant channel gets std 1."""
+def channel_stats(x: torch.Tensor, reduce=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std over (N, H, W) as (1, C, 1, 1); a constant channel gets std 1.
+
+    `reduce(t)`: the sum of t over the ranks of a multi-node run, each holding only its shard of
+    the training set (tnpipe.train.distributed); the statistics are then the whole set's."""
     x64 = x.double()
-    mean = x64.mean(dim=(0, 2, 3), keepdim=True)
-    std = x64.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+    if reduce is None:
+        mean = x64.mean(dim=(0, 2, 3), keepdim=True)
+        std = x64.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
+    else:
+        count = reduce(torch.tensor(float(x64.numel() // max(x64.shape[1], 1)), dtype=torch.float64))
+        mean = reduce(x64.sum(dim=(0, 2, 3), keepdim=True)) / count
+        std = (reduce((x64 - mean).square().sum(dim=(0, 2, 3), keepdim=True)) / count).sqrt()
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return mean.float(), std.float()

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tnpipe.nn import fp8, fused_cpu, precision
+from tnpipe.nn import fp8, fused_cpu, lowfwd, precision
 
 BN_EPS = 1e-4          # [EEDN] eps in r = (s - mu)/(sigma + eps) + b
 HYSTERESIS = 0.1       # [EEDN] h of the trinary rounding
@@ -109,8 +109,19 @@ class TrinaryConv(nn.Module):
         # third-party reimplementation's choice); a smaller a starts sparser.
         self.hidden = nn.Parameter(torch.empty(shape).uniform_(-init_scale, init_scale))
         self.register_buffer("trinary", torch.zeros(shape))
-        self.compute_dtype: torch.dtype | None = None   # training forward's operand dtype; None = fp32
+        self.compute_dtype: torch.dtype | None = None   # training forward's operand dtype; None = fp32 (nn/precision.py)
+        self.fp32_backward = False                      # bf16_fwd: a bf16 forward with the fp32 backward
         self.update_trinary()
+
+    def set_arithmetic(self, arithmetic: str) -> None:
+        """The training forward's arithmetic: 'fp32', 'bf16', 'bf16_fwd', 'int8' or 'fp8'
+        (tnpipe.nn.precision; all exact in the forward)."""
+        self.compute_dtype = precision.compute_dtype(arithmetic)
+        self.fp32_backward = arithmetic == "bf16_fwd"
+
+    @property
+    def arithmetic(self) -> str:
+        return precision.arithmetic_of(self.compute_dtype, self.fp32_backward)
 
     @torch.no_grad()
     def update_trinary(self) -> None:
@@ -128,7 +139,13 @@ class TrinaryConv(nn.Module):
         w = TrinaryWeight.apply(self.hidden, self.trinary)
         if self.compute_dtype == torch.float8_e4m3fn and self.training:
             return fp8.fp8_conv(x, w, self.stride, self.padding, self.groups)   # exact: see tnpipe.nn.fp8
-        if self.compute_dtype is not None and self.training:
+        if self.training and (self.compute_dtype == torch.int8 or self.fp32_backward):   # tnpipe.nn.lowfwd
+            if precision.matrix_layer(x, w.shape[-1], self.stride, self.padding):   # N and P layers
+                low = lowfwd.int8_bmm if self.compute_dtype == torch.int8 else lowfwd.bf16_bmm
+                return precision.matmul_conv(x, w, self.groups, product=low)
+            if self.compute_dtype == torch.bfloat16:   # bf16_fwd on an S layer (int8 ones run fp32)
+                return lowfwd.bf16_forward_conv(x, w, self.stride, self.padding, self.groups)
+        elif self.compute_dtype is not None and self.training:
             # exact: 0/1 spikes x -1/0/+1 weights sum to integers |s| <= 128, held exactly in
             # bf16 and summed in fp32 (tnpipe.nn.precision); gradients pass through bf16
             dt = self.compute_dtype

@@ -100,17 +100,41 @@ class EednNet(nn.Module):
         for layer in self.chip:
             layer.conv.update_trinary()
 
-    def set_precision(self, precision: str, device: str | torch.device = "cpu") -> str:
-        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'fp8' | 'auto',
-        see tnpipe.nn.precision); -> the setting resolved for `device`. The transduction layer,
-        hidden weights and batch norm stay fp32; inference is unaffected."""
-        dtype = precision_.compute_dtype(precision, device)
-        if dtype == torch.float8_e4m3fn and not fp8.supported(device):
+    def set_precision(self, precision: str, device: str | torch.device = "cpu", choice=None) -> str:
+        """Operand precision of the on-chip convolutions in training ('fp32' | 'bf16' | 'bf16_fwd' |
+        'int8' | 'fp8' | 'auto' | 'auto_bf16', see tnpipe.nn.precision); -> the setting as run
+        ('auto (fp32 x9, int8 x6)' for auto). 'auto' runs the probe (tnpipe.nn.probe, cached) unless `choice`, a
+        PrecisionChoice made for this network (e.g. broadcast from rank 0), is given. The
+        transduction layer, hidden weights and batch norm stay fp32; inference is unaffected."""
+        precision_.check(precision)
+        auto = precision in precision_.AUTO
+        if auto:
+            if choice is None:
+                from tnpipe.nn import probe
+
+                choice = probe.choose(self.spec, 64, str(device), setting=precision)
+            per_layer = choice.per_layer
+        else:
+            self._refuse_missing(precision, device)
+            per_layer = [precision] * len(self.chip)
+        if len(per_layer) != len(self.chip):
+            raise TrainingError(f"precision choice names {len(per_layer)} layers; the network has {len(self.chip)}")
+        for layer, arithmetic in zip(self.chip, per_layer, strict=True):
+            layer.conv.set_arithmetic(arithmetic)
+        return choice.summary() if auto else precision
+
+    @staticmethod
+    def _refuse_missing(precision: str, device) -> None:
+        if precision == "fp8" and not fp8.supported(device):
             raise TrainingError(f"train.precision = 'fp8': {device} has no fp8 products (they need a CUDA GPU of "
                                 "compute capability >= 8.9, or on CPU a newer torch); use bf16 or auto")
-        for layer in self.chip:
-            layer.conv.compute_dtype = dtype
-        return precision_.resolve(precision, device)
+        if precision == "int8" and (str(device) != "cpu" or not precision_.int8_supported()):
+            raise TrainingError(f"train.precision = 'int8': {device} has no int8 products here (torch._int_mm "
+                                "on CPU, torch >= 2.4); use fp32, bf16 or auto")
+
+    def arithmetics(self) -> list[str]:
+        """The arithmetic each on-chip layer trains in now."""
+        return [layer.conv.arithmetic for layer in self.chip]
 
     def spiking_layers(self) -> list[EednLayer]:
         return [self.transduction, *self.chip]

@@ -1,4 +1,4 @@
-"""Arithmetic precision of the on-chip layers' convolutions during training (issue 14).
+"""Arithmetic precision of the on-chip layers' convolutions during training (issues 14, 18).
 
 Why low precision is exact here: an on-chip layer's input is binary spikes (0/1) and its
 weights are trinary (-1/0/+1), so every product is -1, 0 or +1 and a filter response is an
@@ -11,42 +11,98 @@ cuDNN accumulate bf16 products in fp32) the forward sums are bit-equal to fp32 o
     bf16     bf16 inputs and weights, fp32 sums:       dL/ds rounded to bf16 before the two
              EXACT (= fp32 bit for bit)                 transposed products: gradients differ
                                                         from fp32 by bf16 rounding (~2^-9 relative)
+    bf16_fwd bf16 operands, fp32 (or exact bf16)       fp32 (from the saved fp32 operands):
+             sums: EXACT; N/P layers as one bf16       gradients as fp32's up to summation order
+             product per group (tnpipe.nn.lowfwd)
+    int8     N and P layers as int8 x int8 -> int32    fp32 (from the saved fp32 operands);
+             products (torch._int_mm; oneDNN           S layers (3x3) run fp32 throughout
+             VNNI/AMX): EXACT (tnpipe.nn.lowfwd)
     fp8      e4m3 inputs and weights, fp32 sums:       fp32 (from the saved fp32 operands)
              EXACT; an experiment for GPUs with fp8 tensor cores, unmeasured (tnpipe/nn/fp8.py)
-    auto     the per-device default measured in benchmarks/train.py: fp32 on CPU, bf16 on CUDA
+    auto     per on-chip layer SHAPE, the fastest of fp32 / bf16_fwd / int8 on this machine, by a
+             short probe at start-up (forward + backward of each shape at the training batch),
+             cached per machine (CPU model, flags, torch version, threads) in
+             ~/.cache/tnpipe/precision-probe.json (TNPIPE_CACHE_DIR overrides; tnpipe/nn/probe.py).
+             The choice and the measured times go into train.log and train.json.
+    auto_bf16  auto with "bf16" (the rounded backward) among the candidates: opt-in, until
+             paired accuracy runs show that bf16's backward trains as well as fp32's
 
 What never changes: the hidden weights, the batch-norm statistics and bias, the optimiser
 state and the transduction layer (real-valued input) stay fp32; the low precision is used in
 training mode only, so inference, the whole-training-set statistics, hardware mode and the
-chip are the fp32/integer paths as before.
+chip are the fp32/integer paths as before. THE DEPLOYED NETWORK IS EXACT WHATEVER THE
+TRAINING ARITHMETIC: export reads the trinary weights and the float64 thresholds, and
+hardware mode and the chip compute integer sums; the arithmetic only changes how the
+gradients round during training (and so which trinary weights training ends with).
 
-Why auto = fp32 on CPU: this project's CPU (AMD EPYC, AVX2, no AVX-512 BF16 or AMX) has no
-bf16 matrix unit; torch emulates bf16 products there at 0.7 GFLOP/s against 20-64 GFLOP/s for
-fp32 (benchmarks/RESULTS.md, "## train"). On a CPU with AVX-512 BF16/AMX, `bf16` may pay:
-measure with benchmarks/train.py before choosing it.
+Why measured, never assumed from the device type: the right arithmetic differs by machine
+AND by layer shape. On an AVX2-only CPU torch emulates bf16 products (0.7 GFLOP/s against
+20-64 for fp32); on an AMD EPYC with AVX-512 BF16 (no AMX) bf16 is ~2x fp32 on large
+products yet slower on the small many-group layers (benchmarks/RESULTS.md, "## train"); on a
+Xeon with AMX it was ~8x at 1024^3 (shared/reference/interop-and-training.md). A precision the machine lacks is refused in one line
+(int8 without torch._int_mm, fp8 without fp8 products).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
-PRECISIONS = ("fp32", "bf16", "fp8", "auto")   # no torch import here: the recipe checker uses this list
+PRECISIONS = ("fp32", "bf16", "bf16_fwd", "int8", "fp8", "auto", "auto_bf16")   # no torch import: the recipe checker
+# what `auto` chooses among, per layer shape (ties: the earlier): the exact forwards whose
+# backward is fp32's (tnpipe.nn.lowfwd); "bf16" (bf16 backward) waits for paired accuracy runs
+# and is a candidate only of the opt-in "auto_bf16"
+ARITHMETICS = ("fp32", "bf16_fwd", "int8", "bf16")
+AUTO = {"auto": ("fp32", "bf16_fwd", "int8"), "auto_bf16": ARITHMETICS}
+FP32_BACKWARD = ("bf16_fwd", "int8", "fp8")   # low-precision forward only
 
 
-def resolve(precision: str, device) -> str:
-    """'auto' -> the measured default for `device` ('fp32' on CPU, 'bf16' on CUDA); others as given."""
+def check(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        return "bf16" if str(device).startswith("cuda") else "fp32"
     return precision
 
 
-def compute_dtype(precision: str, device):
-    """The torch dtype of the on-chip convolutions' operands, or None for fp32."""
+def compute_dtype(arithmetic: str):
+    """The torch dtype of the on-chip convolutions' operands for one arithmetic (not 'auto'),
+    or None for fp32."""
     import torch
 
-    return {"bf16": torch.bfloat16, "fp8": torch.float8_e4m3fn}.get(resolve(precision, device))
+    if check(arithmetic) in AUTO:
+        raise ValueError(f"{arithmetic!r} is chosen per layer by tnpipe.nn.probe; it has no single dtype")
+    return {"bf16": torch.bfloat16, "bf16_fwd": torch.bfloat16, "int8": torch.int8,
+            "fp8": torch.float8_e4m3fn}.get(arithmetic)
+
+
+def arithmetic_of(dtype, fp32_backward: bool) -> str:
+    """compute_dtype's inverse: (None, _) -> 'fp32', (torch.bfloat16, True) -> 'bf16_fwd', ..."""
+    import torch
+
+    if dtype == torch.bfloat16:
+        return "bf16_fwd" if fp32_backward else "bf16"
+    return {None: "fp32", torch.int8: "int8", torch.float8_e4m3fn: "fp8"}[dtype]
+
+
+@functools.cache
+def int8_supported() -> bool:
+    """torch._int_mm exists here and gives exact int32 sums (CPU: torch >= 2.4; oneDNN's
+    VNNI/AMX kernels where the CPU has them, else a scalar loop, which the probe then finds slow)."""
+    import torch
+
+    try:
+        a = torch.ones(17, 32, dtype=torch.int8)
+        return bool(torch._int_mm(a, -a[:8].t().contiguous())[0, 0] == -32)
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+        return False
+
+
+def matrix_layer(x, kernel: int, stride: int, padding: int) -> bool:
+    """Where int8 or bf16_fwd run as low-precision matrix products (tnpipe.nn.lowfwd): the N
+    and P layers (non-overlapping kernels) on a channels-last float32 CPU map."""
+    import torch
+
+    return (kernel == stride and padding == 0 and x.device.type == "cpu" and x.dtype == torch.float32
+            and x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
 
 
 # Non-overlapping on-chip convolutions (N: 1x1, P: 2x2 stride 2, no padding) as matrix
@@ -92,9 +148,11 @@ def nchw_applies(x, groups: int) -> bool:
     return 0 < NCHW_MIN_GROUPS <= groups and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
 
 
-def matmul_conv(x, w, groups: int):
+def matmul_conv(x, w, groups: int, product=None):
     """conv2d(x, w, stride=k, groups) for a k x k kernel of stride k, as (batched) matrix
-    products on the channels-last map; -> a channels-last (N, C_out, H/k, W/k) tensor."""
+    products on the channels-last map; -> a channels-last (N, C_out, H/k, W/k) tensor.
+    `product(rows (groups, positions, K), weights (groups, K, features))` replaces torch.bmm
+    (e.g. tnpipe.nn.lowfwd.int8_bmm)."""
     import torch
 
     n, c, h, wd = x.shape
@@ -105,7 +163,9 @@ def matmul_conv(x, w, groups: int):
         rows = rows[:, :ho * k, :wo * k].reshape(n, ho, k, wo, k, groups, cg).permute(0, 1, 3, 5, 2, 4, 6)
     rows = rows.reshape(n * ho * wo, groups, k * k * cg)
     wm = w.view(groups, cout // groups, cg, k, k).permute(0, 3, 4, 2, 1).reshape(groups, k * k * cg, cout // groups)
-    if groups == 1:
+    if product is not None:
+        s = product(rows.transpose(0, 1), wm).transpose(0, 1)
+    elif groups == 1:
         s = rows[:, 0] @ wm[0]
     else:
         s = torch.bmm(rows.transpose(0, 1), wm).transpose(0, 1)     # (positions, groups, features per group)

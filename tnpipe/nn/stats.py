@@ -22,11 +22,13 @@ from tnpipe.nn.network import EednNet
 
 @torch.no_grad()
 def set_full_set_statistics(model: EednNet, x: torch.Tensor, batch_size: int = 512, device: str = "cpu",
-                            normalise=None) -> None:
+                            normalise=None, reduce=None) -> None:
     """Overwrite every SpikingBatchNorm's mean/std with whole-set statistics of `x`.
 
     `x` is the training input as the model takes it (float, NCHW, before normalisation);
     `normalise` optionally maps a CPU chunk to that form (e.g. uint8 NHWC -> float NCHW).
+    `reduce(t)`: the sum of t over the ranks of a multi-node run, each passing its shard as
+    `x` (every rank calls this, layer by layer in step); the statistics are the whole set's.
     """
     was_training = model.training
     model.eval()
@@ -49,6 +51,9 @@ def set_full_set_statistics(model: EednNet, x: torch.Tensor, batch_size: int = 5
             total = part if total is None else total + part
             sq = part_sq if sq is None else sq + part_sq
             count += s.shape[0] * s.shape[2] * s.shape[3]
+        if reduce is not None:
+            total, sq = reduce(total), reduce(sq)
+            count = int(reduce(torch.tensor(float(count), dtype=torch.float64)).item())
         mu = total / count
         sigma = (sq / count - mu.square()).clamp_min(0.0).sqrt()
         layer.bn.mean.copy_(mu)

@@ -43,10 +43,12 @@ class TrainCfg:
     augment: str = "none"                         # [EEDN] none; "flip", "flipcrop" (images only)
     eval_batch_size: int = 512
     threads: int = 0                              # torch CPU threads; 0 = torch's default
-    precision: str = "auto"                       # on-chip convolutions in training: "fp32", "bf16" (exact
-                                                  # forward), "fp8" (exact forward; an experiment for fp8
-                                                  # GPUs, tnpipe/nn/fp8.py), "auto" = measured default per device
-                                                  # (fp32 on CPU, bf16 on CUDA; tnpipe/nn/precision.py)
+    precision: str = "auto"                       # on-chip convolutions in training, all exact in the forward:
+                                                  # "fp32"; "bf16" (bf16 backward too); "bf16_fwd", "int8"
+                                                  # (fp32 backward); "fp8" (an experiment for fp8 GPUs);
+                                                  # "auto" = per layer shape the fastest of fp32 / bf16_fwd /
+                                                  # int8, measured on this machine (tnpipe/nn/probe.py);
+                                                  # "auto_bf16": bf16 among them too (opt-in)
     time_budget_min: float = 0.0                  # > 0: anneal by wall clock and stop when spent
                                                   # (CPU benchmark; not bit-reproducible)
     # per-network settings, e.g. [train.per_network.tiny] epochs = 6: the tiny demo net and

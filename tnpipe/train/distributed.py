@@ -1,7 +1,12 @@
 """Distributed training: one process per rank under torchrun (gloo on CPU, nccl on CUDA).
 
-Each rank trains on its shard of every epoch's permutation with DistributedDataParallel;
-the recipe's batch size is the global one; only rank 0 writes.
+Each rank holds only its shard of the training set (rows rank, rank + world, ...: class
+balance whatever the stored order; tnpipe.train.loop) and trains on a fresh permutation of it
+every epoch with DistributedDataParallel; the recipe's batch size is the global one. The
+input normalisation and the whole-training-set batch-norm statistics are sums over the ranks
+(all_sum), so no process needs the whole set in memory. Only rank 0 writes and evaluates the
+test split. Several machines: one torchrun agent per machine, rendezvous on host:port
+(README, "Training on several machines").
 """
 
 from __future__ import annotations
@@ -37,6 +42,22 @@ class Dist:
     def barrier(self) -> None:
         if self.world > 1:
             torch.distributed.barrier()
+
+    def all_sum(self, t: torch.Tensor) -> torch.Tensor:
+        """t summed over the ranks (a new tensor; on one rank, t itself)."""
+        if self.world == 1:
+            return t
+        out = t.clone()
+        torch.distributed.all_reduce(out)
+        return out
+
+    def broadcast_object(self, obj):
+        """Rank 0's `obj` on every rank (e.g. the precision choice, so all ranks run alike)."""
+        if self.world == 1:
+            return obj
+        box = [obj if self.main else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
 
     def any_flag(self, flag: bool, device: str = "cpu") -> bool:
         """True on every rank if `flag` is true on any rank (keeps ranks in step on a NaN)."""

@@ -1,6 +1,7 @@
-"""The end of training: inference statistics, export, accuracies, the TrainingRecord.
+"""The end of training: export, accuracies, the TrainingRecord.
 
-Whole-training-set batch-norm statistics (`train.bn_stats = "full"`, the paper's), export
+After the whole-training-set batch-norm statistics (`train.bn_stats = "full"`, the paper's;
+TrainingRun.full_set_statistics, on every rank, each over its shard): export
 of `network.npz` (the integer NetworkDescription), hardware-mode and float-graph test
 accuracy, the finished checkpoint and `train.json`. The run's figure is the HARDWARE-MODE
 test accuracy.
@@ -16,7 +17,6 @@ import torch
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME
 from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.nn.hardware import export_description, hardware_votes
-from tnpipe.nn.stats import set_full_set_statistics
 from tnpipe.train.loop import TrainingRun
 
 
@@ -32,12 +32,11 @@ def _test_spikes_and_float_predictions(run: TrainingRun) -> tuple[np.ndarray, np
 
 
 def finish(run: TrainingRun, seconds_so_far: float) -> TrainingRecord:
-    """Rank 0 only: export the trained network and write its TrainingRecord."""
+    """Rank 0 only, after run.full_set_statistics() on every rank: export the trained network
+    and write its TrainingRecord."""
     t0 = time.perf_counter()
     plan, cfg, model = run.plan, run.plan.cfg, run.model
-    if cfg.bn_stats == "full":
-        set_full_set_statistics(model, run.tensors["x_train_host"], cfg.eval_batch_size, run.device)
-    model.eval()
+    model.eval()   # whole-set statistics: run.full_set_statistics(), on every rank, before this
     desc = export_description(model)
     spikes, float_pred = _test_spikes_and_float_predictions(run)
     hw_pred = hardware_votes(desc, spikes, cfg.eval_batch_size, run.device).argmax(1)
@@ -56,7 +55,7 @@ def finish(run: TrainingRun, seconds_so_far: float) -> TrainingRecord:
         epochs=run.epochs_done, epochs_planned=cfg.epochs, time_budget_min=cfg.time_budget_min,
         seconds=seconds_so_far + (time.perf_counter() - t0), bn_stats=cfg.bn_stats,
         train=dict(plan.recipe_dict["train"]), chip=dict(plan.recipe_dict["chip"]), history=run.history,
-        stand_in="" if plan.synthetic else run.ds.stand_in,
+        stand_in="" if plan.synthetic else run.ds.stand_in, precision=run.precision,
     )
     record.save(plan.run_dir)
     run.log(f"done  hw_test_acc {hw_acc:.4f}  float_test_acc {float_acc:.4f}  agreement {agreement:.4f}  "

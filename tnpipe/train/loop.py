@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint
@@ -28,6 +29,7 @@ from tnpipe.netspec import NetworkSpec, parse_network
 from tnpipe.nn.inputs import channel_stats, to_float_nchw
 from tnpipe.nn.layers import sparsity_penalty
 from tnpipe.nn.network import EednNet
+from tnpipe.nn.stats import set_full_set_statistics
 from tnpipe.train import metrics, schedule
 from tnpipe.train.distributed import Dist
 from tnpipe.train.interrupt import Stopped, StopRequest
@@ -63,25 +65,49 @@ class TrainingRun:
     out_of_time: bool = False
     tensorboard: Any = None                  # a SummaryWriter when train(tensorboard=True)
     stop: StopRequest = field(default_factory=StopRequest)   # SIGINT/SIGTERM, read between steps
+    precision: dict[str, Any] = field(default_factory=dict)  # the arithmetic per on-chip layer, for train.json
+    n_train: int = 0                         # frames in the whole training split (this rank holds a shard)
 
     # ------------------------------------------------------------------ setting up
     @classmethod
     def start(cls, plan: RunPlan, device: str, dist: Dist, resume: bool, force: bool) -> TrainingRun:
         if not verify_prepared(plan.prep):
             raise DataError(f"{plan.prep}: prepared dataset is incomplete or modified; run `{plan.prepare_hint} --force`")
-        ds = PreparedDataset.load(plan.prep, verify=False)
+        ds = PreparedDataset.load(plan.prep, verify=False, mmap=dist.world > 1)
         spec = parse_network(plan.net_text, ds.input_shape, ds.num_classes)
-        x_train, x_test = to_float_nchw(ds.x["train"]), to_float_nchw(ds.x["test"])
-        y_train, y_test = torch.from_numpy(ds.y["train"]).long(), torch.from_numpy(ds.y["test"]).long()
+        n_train = len(ds.y["train"])
+        shard = slice(dist.rank, None, dist.world)   # this rank's rows only (all rows on one process)
+        x_train, x_test = to_float_nchw(np.ascontiguousarray(ds.x["train"][shard])), to_float_nchw(np.array(ds.x["test"]))
+        y_train = torch.from_numpy(np.ascontiguousarray(ds.y["train"][shard])).long()
+        y_test = torch.from_numpy(np.array(ds.y["test"])).long()
         if tuple(x_train.shape[1:]) != tuple(ds.input_shape):
             raise DataError(f"{plan.prep}: x_train is {tuple(x_train.shape[1:])} per frame; meta.json says {ds.input_shape}")
-        model = build_model(spec, plan, x_train).to(device)
-        model.set_precision(plan.cfg.precision, device)  # on-chip convs' operands (exact forward; nn/precision.py)
+        model = build_model(spec, plan, x_train, dist.all_sum if dist.world > 1 else None).to(device)
         tensors = {"x_train_host": x_train, "y_test_host": y_test, "x_train": x_train.to(device),
                    "y_train": y_train.to(device), "x_test": x_test.to(device), "y_test": y_test.to(device)}
         run = cls(plan, device, dist, ds, spec, tensors, model, schedule.make_optimizer(model, plan.cfg))
+        run.n_train = n_train
         run._resume_or_start(resume, force)
+        run.set_precision()
         return run
+
+    def set_precision(self) -> None:
+        """The on-chip convolutions' arithmetic (exact forward; nn/precision.py). `auto`: rank 0
+        probes (or reads its cache) and broadcasts, so every rank runs the same per layer; the
+        choice and its measured times go into train.log and train.json."""
+        setting = self.plan.cfg.precision
+        choice = None
+        if setting in ("auto", "auto_bf16"):
+            from tnpipe.nn import probe
+
+            choice = probe.choose(self.spec, self.local_bs, self.device, setting=setting) if self.dist.main else None
+            choice = self.dist.broadcast_object(choice)
+        as_run = self.model.set_precision(setting, self.device, choice)
+        self.precision = choice.to_json() if choice is not None else {"setting": setting,
+                                                                      "per_layer": self.model.arithmetics()}
+        if self.dist.main:
+            for line in (choice.log_lines() if choice is not None else [f"precision {as_run}"]):
+                self.log(line)
 
     def _resume_or_start(self, resume: bool, force: bool) -> None:
         rd, ckpt_path = self.plan.run_dir, self.plan.run_dir / CHECKPOINT_NAME
@@ -103,7 +129,8 @@ class TrainingRun:
     # ------------------------------------------------------------------ geometry of an epoch
     @property
     def per_rank(self) -> int:
-        return len(self.tensors["x_train"]) // self.dist.world
+        """Frames each rank trains on per epoch: the smallest shard's size (shards differ by <= 1)."""
+        return self.n_train // self.dist.world
 
     @property
     def local_bs(self) -> int:
@@ -123,6 +150,13 @@ class TrainingRun:
 
     def log(self, line: str) -> None:
         log_line(self.plan.run_dir, line)
+
+    def full_set_statistics(self) -> None:
+        """train.bn_stats = "full": the inference batch-norm statistics of the whole training
+        set; every rank runs its shard and the sums are added over the ranks (call on all)."""
+        if self.plan.cfg.bn_stats == "full":
+            set_full_set_statistics(self.model, self.tensors["x_train_host"], self.plan.cfg.eval_batch_size,
+                                    self.device, reduce=self.dist.all_sum if self.dist.world > 1 else None)
 
     # ------------------------------------------------------------------ the loop
     def run_epochs(self, on_epoch_end: EpochHook | None = None) -> None:
@@ -161,8 +195,9 @@ class TrainingRun:
         p, steps = self.plan, self.steps_per_epoch
         gen = torch.Generator().manual_seed(p.seed * 1_000_003 + epoch)
         torch.manual_seed(p.seed * 7_919 + epoch * 104_729 + self.dist.rank)  # dropout: a function of (seed, epoch, rank)
-        n = len(self.tensors["x_train"])
-        perm = torch.randperm(n, generator=gen)[: self.per_rank * self.dist.world][self.dist.rank::self.dist.world]
+        # a permutation of this rank's shard (of the whole set on one process): every rank draws
+        # the same one, over different frames
+        perm = torch.randperm(len(self.tensors["x_train"]), generator=gen)[: self.per_rank]
         sums = EpochSums()
         bar = progress() if self.dist.main else None
         task = bar.add_task(f"epoch {epoch + 1}/{p.cfg.epochs}", total=steps) if bar else None
@@ -255,14 +290,15 @@ class Clock:
         return (self.spent_before + time.perf_counter() - self.t0) / self.budget_s
 
 
-def build_model(spec: NetworkSpec, plan: RunPlan, x_train: torch.Tensor) -> EednNet:
-    """The seeded model with its input normalisation from the training set."""
+def build_model(spec: NetworkSpec, plan: RunPlan, x_train: torch.Tensor, reduce=None) -> EednNet:
+    """The seeded model with its input normalisation from the training set (`reduce`: the sum
+    over the ranks, each holding a shard as `x_train`)."""
     cfg = plan.cfg
     torch.manual_seed(plan.seed)
     model = EednNet(spec, dropout=cfg.dropout, hysteresis=cfg.hysteresis, init_scale=cfg.init_scale)
     for layer in model.spiking_layers():
         layer.bn.momentum = cfg.bn_momentum
-    mean, std = channel_stats(x_train)
+    mean, std = channel_stats(x_train, reduce)
     model.in_mean.copy_(mean)
     model.in_std.copy_(std)
     return model

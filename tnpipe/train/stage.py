@@ -141,6 +141,7 @@ def _train_and_finish(plan: RunPlan, device: str, dist: Dist, resume: bool, forc
         finally:
             if run.tensorboard is not None:
                 run.tensorboard.close()
+        run.full_set_statistics()   # every rank: sums over the shards
         record = finish(run, time.perf_counter() - t_start) if dist.main else None
     dist.barrier()
     return record
