@@ -1,0 +1,125 @@
+"""The exported NIR graph runs in other tools and votes as tnpipe's chip does, frame for frame.
+
+A tiny run is trained, exported with `tnpipe export`, read with plain `nir.read` (type
+checking on) and run in snnTorch and norse (optional test dependencies: each test skips
+cleanly where the package is absent). The reference is the simulated chip: the core map of
+the same run, fed the transduction spikes of the same frames. Every one of the >= 100 test
+frames must give identical vote counts; a changed weight must make the comparison fail.
+"""
+
+from __future__ import annotations
+
+import nir
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.test_train import write_recipe, write_tiny_dataset
+from tnpipe.artifacts import PreparedDataset
+from tnpipe.cli import app
+from tnpipe.nn.export import load_trained
+from tnpipe.nn.hardware import hardware_forward
+from tnpipe.nn.inputs import to_float_nchw
+
+FRAMES = 128
+
+
+@pytest.fixture(scope="module")
+def chip_run(tmp_path_factory):
+    """A trained tiny run (1 epoch, 128 test frames), its exports, and the chip's votes."""
+    import torch
+
+    from tnpipe.chip.mapper import map_network
+    from tnpipe.chip.simulate import simulate
+    from tnpipe.train import train
+
+    tmp = tmp_path_factory.mktemp("nirtools")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        for root in ("raw", "prepared", "results"):
+            (tmp / root).mkdir()
+            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
+        write_tiny_dataset(tmp / "prepared", n_test=FRAMES)
+        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
+    torch.set_num_threads(threads)
+    x = PreparedDataset.load(tmp / "prepared" / "tinyset-synthetic").x["test"]
+    for neuron in ("lif", "if"):
+        res = CliRunner().invoke(app, ["export", str(rd), "--out", str(rd / f"{neuron}.nir"), "--neuron", neuron])
+        assert res.exit_code == 0, res.output
+    net = load_trained(rd)
+    spikes = net.transduce(x)
+    chip_votes = simulate(map_network(net.description), spikes.reshape(len(x), -1)).votes
+    assert np.array_equal(chip_votes, net.hardware_votes(spikes))      # the chip is the trained network
+    return rd, x, net, np.asarray(chip_votes)
+
+
+def same_votes(tool_votes: np.ndarray, chip_votes: np.ndarray) -> None:
+    """The comparison every tool must pass: identical vote counts on every frame."""
+    tool_votes = np.asarray(tool_votes).reshape(len(chip_votes), -1)
+    bad = np.flatnonzero((tool_votes != chip_votes).any(axis=1))
+    assert len(chip_votes) >= 100 and bad.size == 0, \
+        f"{bad.size} of {len(chip_votes)} frames vote differently (first: frame {bad[:1]})"
+
+
+def _first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+def run_snntorch(graph, x: np.ndarray) -> np.ndarray:
+    import torch
+    from snntorch.import_nir import import_from_nir
+
+    module = import_from_nir(graph)
+    with torch.no_grad():                 # one step per frame, every frame from zero state
+        return _first(module(to_float_nchw(x))).reshape(len(x), -1).numpy()
+
+
+def run_norse(graph, x: np.ndarray) -> np.ndarray:
+    import norse.torch as norse
+    import torch
+
+    module = norse.from_nir(graph)
+    with torch.no_grad():                 # no state passed: every frame starts from zero
+        return _first(module(to_float_nchw(x))).reshape(len(x), -1).numpy()
+
+
+def test_snntorch_votes_as_the_chip(chip_run):
+    pytest.importorskip("snntorch")
+    rd, x, _, chip_votes = chip_run
+    same_votes(run_snntorch(nir.read(rd / "lif.nir"), x), chip_votes)
+
+
+@pytest.mark.parametrize("neuron", ["lif", "if"])
+def test_norse_votes_as_the_chip(chip_run, neuron):
+    pytest.importorskip("norse")
+    rd, x, _, chip_votes = chip_run
+    same_votes(run_norse(nir.read(rd / f"{neuron}.nir"), x), chip_votes)
+
+
+@pytest.mark.parametrize("tool", ["snntorch", "norse"])
+def test_a_changed_weight_fails_the_comparison(chip_run, tool):
+    """Negative control: one read-out weight raised by 1 where the last layer spikes in some
+    frame changes exactly those frames' votes, and the comparison must say so."""
+    pytest.importorskip(tool)
+    rd, x, net, chip_votes = chip_run
+    graph = nir.read(rd / "lif.nir")
+    last = hardware_forward(net.description, net.transduce(x))          # (N, C, H, W) last map
+    frame, c, yy, xx = np.argwhere(last)[0]
+    graph.nodes["votes"].weight[0, c, yy, xx] += 1.0
+    run = run_snntorch if tool == "snntorch" else run_norse
+    votes = run(graph, x)
+    assert votes[frame, 0] == chip_votes[frame, 0] + 1
+    with pytest.raises(AssertionError, match="vote differently"):
+        same_votes(votes, chip_votes)
+
+
+def test_an_on_chip_weight_change_is_seen(chip_run):
+    """A second control inside the network: the leak of L1 dropped changes some frame."""
+    pytest.importorskip("snntorch")
+    rd, x, net, chip_votes = chip_run
+    graph = nir.read(rd / "lif.nir")
+    assert graph.nodes["L1_conv"].bias.any()
+    graph.nodes["L1_conv"].bias[:] = 0.0
+    with pytest.raises(AssertionError, match="vote differently"):
+        same_votes(run_snntorch(graph, x), chip_votes)
