@@ -99,6 +99,10 @@ def chain_order(graph, path: Path) -> list[str]:
             raise NirRefused(path, [f"edge {a} -> {b}: names a node that is not in the graph"])
         succ[a].append(b)
         pred[b].append(a)
+    on_cycle = _cycle(succ)
+    if on_cycle:
+        raise NirRefused(path, [f"node {on_cycle[0]}: on a cycle ({' -> '.join([*on_cycle, on_cycle[0]])}); "
+                                "expected a feed-forward chain"])
     for n in graph.nodes:
         if len(succ[n]) > 1 or len(pred[n]) > 1:
             raise NirRefused(path, [f"node {n}: {len(pred[n])} inputs and {len(succ[n])} outputs; "
@@ -119,6 +123,28 @@ def chain_order(graph, path: Path) -> list[str]:
     if stray:
         raise NirRefused(path, [f"node {stray[0]}: not on the chain from {starts[0]} to {order[-1]}"])
     return order
+
+
+def _cycle(succ: dict[str, list[str]]) -> list[str]:
+    """The nodes of one cycle in edge order, or [] for an acyclic graph."""
+    state: dict[str, int] = {}          # 1 = on the current path, 2 = done
+
+    def visit(n: str, stack: list[str]) -> list[str]:
+        state[n] = 1
+        stack.append(n)
+        for m in succ[n]:
+            if state.get(m) == 1:
+                return stack[stack.index(m):]
+            if m not in state and (found := visit(m, stack)):
+                return found
+        state[n] = 2
+        stack.pop()
+        return []
+
+    for n in succ:
+        if n not in state and (found := visit(n, [])):
+            return found
+    return []
 
 
 def _pair(v) -> tuple[int, int]:
