@@ -153,9 +153,17 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
         "floorplan": floorplan(cm, sim.core_spikes_per_frame),
     }
     result.update(_measures(cm, sim, spikes, chip))
+    result["neurobench"] = _neurobench(net, x)
     env = environment()
     result.update(git_sha=env["git_sha"], versions=env["versions"], date=env["date"])
     return result
+
+
+def _neurobench(net, x: np.ndarray) -> dict[str, Any]:
+    """NeuroBench's metric names for the deployed network (tnpipe/nn/nb_metrics.py)."""
+    from tnpipe.nn.nb_metrics import neurobench_metrics
+
+    return neurobench_metrics(net, x)
 
 
 def _measures(cm, sim, spikes: np.ndarray, chip: ChipCfg) -> dict[str, Any]:
