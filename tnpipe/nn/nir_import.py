@@ -71,8 +71,13 @@ class ImportedGraph:
 
 def read_graph(path: Path):
     """nir.read after the checks a file can fail before parsing: present, HDF5."""
+    import inspect
+
     import nir
 
+    if "type_check" not in inspect.signature(nir.read).parameters:   # nir < 1.0.7 type-checks on read
+        raise MappingError(f"nir {getattr(nir, '__version__', '< 1.0.7')} is installed; reading a graph to "
+                           "check it node by node needs nir >= 1.0.7 (pip install -U nir)")
     path = Path(path)
     if not path.is_file():
         raise MappingError(f"{path}: no such file; expected a NIR graph (.nir, HDF5)")
