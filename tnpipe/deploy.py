@@ -159,8 +159,11 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
     return result
 
 
-def _neurobench(net, x: np.ndarray) -> dict[str, Any]:
-    """NeuroBench's metric names for the deployed network (tnpipe/nn/nb_metrics.py)."""
+def _neurobench(net, x: np.ndarray) -> dict[str, Any] | None:
+    """NeuroBench's metric names for the deployed network (tnpipe/nn/nb_metrics.py); None for
+    a network without its torch model (the transduction weights live only there)."""
+    if getattr(net, "model", None) is None:
+        return None
     from tnpipe.nn.nb_metrics import neurobench_metrics
 
     return neurobench_metrics(net, x)
