@@ -83,8 +83,13 @@ def test_import_maps_simulates_and_matches_the_graph(exported, tmp_path):
     graph.nodes["votes"].weight[1, c, yy, xx] += 1
     changed = run_graph(graph, x)["output"].reshape(len(x), -1)
     assert changed[frame, 1] == votes[frame, 1] + 1 and not np.array_equal(votes, changed)
-    # refuses to overwrite, then --force
+    # refuses to overwrite (a run folder's core map too), then --force
     assert _import(str(rd / "network.nir"), "--out", str(out)).exit_code == 1
+    (rd / "coremap.npz").write_bytes(b"a user's file")
+    res = _import(str(rd / "network.nir"), "--out", str(rd))
+    assert res.exit_code == 1 and "coremap.npz: already exists; use --force" in res.output
+    assert (rd / "coremap.npz").read_bytes() == b"a user's file" and not (rd / "nir_deploy.json").exists()
+    (rd / "coremap.npz").unlink()
     assert _import(str(rd / "network.nir"), "--out", str(out), "--force", "--frames", "5").exit_code == 0
 
 

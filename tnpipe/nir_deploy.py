@@ -8,8 +8,8 @@
       -> simulate the map on those spikes -> votes compared frame for frame
       -> energy/timing model -> OUT/coremap.npz + coremap.json + network.npz + nir_deploy.json
 
-Nothing is written unless the graph passed every check; an existing OUT/nir_deploy.json is
-kept unless force.
+Nothing is written unless the graph passed every check; existing files there (nir_deploy.json,
+a core map, network.npz, e.g. a run folder's) are kept unless force.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ def deploy_nir(path: Path, out: Path, frames: int = 100, data: Path | None = Non
 
     t0 = time.perf_counter()
     out = Path(out)
-    if (out / RESULT_NAME).exists() and not force:
-        raise ArtifactError(f"{out / RESULT_NAME}: already exists; use --force to overwrite it")
+    present = [f for f in (RESULT_NAME, "coremap.npz", "coremap.json", "network.npz") if (out / f).exists()]
+    if present and not force:
+        raise ArtifactError(f"{out / present[0]}: already exists; use --force to overwrite it")
     if out.exists() and not out.is_dir():
         raise ArtifactError(f"--out {out}: is a file; expected a folder")
     imp = import_graph(path)                          # refusals raise here: nothing written
