@@ -230,3 +230,28 @@ def test_bad_files_one_line_each(exported, tmp_path):
     assert _refused(tmp_path / "huge.nir", tmp_path) == [
         f"{tmp_path / 'huge.nir'}: node input: declared shape (3, 100000, 100000); expected (C, H, W) with "
         "at most 16,777,216 elements"]
+
+
+def test_the_papers_one_chip_network_round_trips(tmp_path):
+    """Table 1's 1-chip network (untrained): groups up to 64 written dense, read back with
+    plain nir.read (types checked) and imported to the identical integer description."""
+    import types
+
+    import torch
+
+    from tnpipe.nn.hardware import export_description
+    from tnpipe.nn.network import build_network
+    from tnpipe.nn.nir_export import build_graph, nir_network
+
+    net = ("S-16 P4-252(2) N-256(2) P-256(8) S-512(32) N-512(4) N-512(4) N-512(4) P-512(16) "
+           "S-1024(64) N-1024(8) P-1024(32) N-1024(8) N-1024(8) N-2040(8)")
+    torch.manual_seed(0)
+    model = build_network(net, (3, 32, 32), 10).eval()
+    desc = export_description(model)
+    nir.write(tmp_path / "1chip.nir",
+              build_graph(nir_network(types.SimpleNamespace(model=model, description=desc, meta={}), {})))
+    assert nir.read(tmp_path / "1chip.nir").nodes["L4_conv"].weight.shape == (512, 256, 3, 3)   # S-512(32)
+    got = description(import_graph(tmp_path / "1chip.nir"))
+    assert got.network == net
+    for g, w in zip(got.layers, desc.layers, strict=True):
+        assert g.groups == w.groups and np.array_equal(g.weights, w.weights) and np.array_equal(g.leak, w.leak)
