@@ -148,3 +148,30 @@ def test_round_trip_through_norse_back_onto_the_chip(chip_run, tmp_path):
         assert a.groups == b.groups and np.array_equal(a.weights, b.weights) and np.array_equal(a.leak, b.leak)
     votes = tn.simulate(tn.map_network(again), again.spikes(tn.nir_frames(x))).votes
     same_votes(votes, chip_votes)
+
+
+def test_snntorch_builds_and_runs_the_papers_one_chip_network(tmp_path):
+    """Table 1's 1-chip network (untrained; S-512(32) and S-1024(64) could not be built by the
+    torch readers as grouped convs): snnTorch's votes equal hardware mode's on 16 frames."""
+    pytest.importorskip("snntorch")
+    import types
+
+    import torch
+
+    from tnpipe.nn.hardware import export_description, hardware_votes
+    from tnpipe.nn.network import build_network
+    from tnpipe.nn.nir_export import build_graph, nir_network
+
+    torch.manual_seed(0)
+    model = build_network("S-16 P4-252(2) N-256(2) P-256(8) S-512(32) N-512(4) N-512(4) N-512(4) P-512(16) "
+                          "S-1024(64) N-1024(8) P-1024(32) N-1024(8) N-1024(8) N-2040(8)", (3, 32, 32), 10).eval()
+    desc = export_description(model)
+    nir.write(tmp_path / "1chip.nir",
+              build_graph(nir_network(types.SimpleNamespace(model=model, description=desc, meta={}), {})))
+    x = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    with torch.no_grad():
+        spikes = model.transduce(to_float_nchw(x)).to(torch.uint8).numpy()
+    ref = hardware_votes(desc, spikes)
+    assert ref.std() > 1                                      # the votes vary: not a silent network
+    votes = run_snntorch(nir.read(tmp_path / "1chip.nir"), x)
+    assert np.array_equal(votes, ref)
