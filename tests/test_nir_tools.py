@@ -128,8 +128,9 @@ def test_an_on_chip_weight_change_is_seen(chip_run):
 def test_round_trip_through_norse_back_onto_the_chip(chip_run, tmp_path):
     """tnpipe -> NIR -> norse -> NIR (norse's to_nir) -> tnpipe import: the same votes as the
     original run's chip on every frame. norse 1.1.0's to_nir leaves the Input and Output nodes
-    None; they are put back (the only change). snnTorch 1.0.0 cannot export the module back
-    (docs/nir.md)."""
+    None, and depending on the hash seed keeps a self-edge such as (input, input) (which tnpipe
+    import refuses as a cycle): the nodes are put back and self-edges dropped, nothing else.
+    snnTorch 1.0.0 cannot export the module back (docs/nir.md)."""
     pytest.importorskip("norse")
     import norse.torch as norse
     import torch
@@ -142,7 +143,8 @@ def test_round_trip_through_norse_back_onto_the_chip(chip_run, tmp_path):
     assert back.nodes["input"] is None and back.nodes["output"] is None
     back.nodes["input"] = nir.Input({"input": np.array(net.description.spec.input_shape)})
     back.nodes["output"] = nir.Output({"output": np.array([net.description.num_classes, 1, 1])})
-    nir.write(tmp_path / "norse.nir", nir.NIRGraph(back.nodes, back.edges))
+    edges = [(a, b) for a, b in back.edges if a != b]
+    nir.write(tmp_path / "norse.nir", nir.NIRGraph(back.nodes, edges))
     again = tn.load_nir(tmp_path / "norse.nir")
     for a, b in zip(again.description.layers, net.description.layers, strict=True):
         assert a.groups == b.groups and np.array_equal(a.weights, b.weights) and np.array_equal(a.leak, b.leak)
