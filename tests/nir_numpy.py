@@ -2,7 +2,9 @@
 
 Evaluates a graph once per frame (no time axis): every node is a function of its input.
 Supported nodes: Input, Output, Conv2d (stride, padding, groups, bias), Threshold
-(z = [v > threshold], NIR's definition), SumPool2d, Flatten, Linear (y = W x), Affine.
+(z = [v > threshold], NIR's definition), SumPool2d, Flatten, Linear (y = W x), Affine, and
+one step from v = 0 of IF (v = r I) and LIF (tau dv/dt = v_leak - v + r I, one Euler step of
+dt = tau: v = v_leak + r I), both spiking iff v > v_threshold.
 Arithmetic is float64, so every integer sum below 2^53 is exact.
 """
 
@@ -45,6 +47,12 @@ def _apply(node, v: np.ndarray) -> np.ndarray:
         return conv2d(v, node.weight, node.bias, node.stride, node.padding, int(node.groups))
     if kind == "Threshold":
         return (v > np.asarray(node.threshold, np.float64)[None]).astype(np.float64)
+    if kind == "IF":
+        return (np.asarray(node.r, np.float64)[None] * v > np.asarray(node.v_threshold, np.float64)[None]) * 1.0
+    if kind == "LIF":
+        # one Euler step of dt = tau from v = 0: v = (dt / tau) (v_leak + r I) = v_leak + r I
+        vm = np.asarray(node.v_leak, np.float64)[None] + np.asarray(node.r, np.float64)[None] * v
+        return (vm > np.asarray(node.v_threshold, np.float64)[None]) * 1.0
     if kind == "SumPool2d":
         return sum_pool2d(v, node.kernel_size, node.stride, node.padding)
     if kind == "Flatten":

@@ -22,11 +22,11 @@ from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tnpipe.cli import app
 from tnpipe.nn.hardware import hardware_forward
 from tnpipe.nn.inputs import to_float_nchw
-from tnpipe.nn.nir_export import read_nir
+from tnpipe.nn.nir_export import dense_weight, read_nir
 from tnpipe.nn.trained import load_trained
 
 NODES = ["input", "input_norm", "L0_conv", "L0_spike", "L1_conv", "L1_spike", "L2_conv", "L2_spike",
-         "L3_conv", "L3_spike", "votes_sum", "votes_flatten", "votes", "output"]
+         "L3_conv", "L3_spike", "votes", "output"]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,8 @@ def exported(trained):
     rd, x = trained
     res = _export(str(rd), "--format", "nir")
     assert res.exit_code == 0, res.output
-    assert res.output.startswith(f"wrote {rd / 'network.nir'}: NIR graph, 14 nodes, 4 spiking layers")
-    return rd, x, nir.read(rd / "network.nir", type_check=False)
+    assert res.output.startswith(f"wrote {rd / 'network.nir'}: NIR graph, 12 nodes, 4 spiking layers")
+    return rd, x, nir.read(rd / "network.nir")                 # plain nir.read: the types check
 
 
 def test_graph_holds_the_integer_network_and_metadata(exported):
@@ -70,17 +70,24 @@ def test_graph_holds_the_integer_network_and_metadata(exported):
     assert set(graph.edges) == set(zip(NODES[:-1], NODES[1:], strict=True))
     for ld in net.description.layers:
         conv = graph.nodes[f"{ld.name.split()[0]}_conv"]
-        assert isinstance(conv, nir.Conv2d) and int(conv.groups) == ld.groups
-        assert np.array_equal(conv.weight, ld.weights) and set(np.unique(conv.weight)) <= {-1.0, 0.0, 1.0}
+        assert isinstance(conv, nir.Conv2d) and int(conv.groups) == 1   # grouped layers written dense
+        assert np.array_equal(conv.weight, dense_weight(ld.weights, ld.groups))
+        assert set(np.unique(conv.weight)) <= {-1.0, 0.0, 1.0}
         assert np.array_equal(conv.bias, ld.leak)                      # the leak is the bias
-        assert np.all(graph.nodes[f"{ld.name.split()[0]}_spike"].threshold == 0.5)
-    assert [int(graph.nodes[f"L{i}_conv"].groups) for i in range(4)] == [1, 1, 2, 2]
-    votes = graph.nodes["votes"].weight
-    assert votes.shape == (4, 16) and np.array_equal(votes.argmax(0), np.arange(16) % 4) and votes.sum() == 16
+        spike = graph.nodes[f"{ld.name.split()[0]}_spike"]
+        assert isinstance(spike, nir.LIF) and np.all(spike.v_threshold == 0.5)
+        assert np.all(spike.tau == 1e-4) and np.all(spike.r == 1) and np.all(spike.v_leak == 0)
+    # block-diagonal: P-32(2) has no weight between group 0's inputs and group 1's outputs
+    assert not graph.nodes["L2_conv"].weight[16:, :16].any() and graph.nodes["L2_conv"].weight[:16, :16].any()
+    assert np.all(graph.nodes["L0_spike"].v_threshold == 0.0)
+    votes = graph.nodes["votes"].weight                              # a conv over the whole 4x4 map
+    assert votes.shape == (4, 16, 4, 4) and votes.sum() == 16 * 16
+    assert np.array_equal(votes[:, :, 0, 0].argmax(0), np.arange(16) % 4)
     md = graph.metadata
     assert (md["tnpipe_format"], int(md["tnpipe_format_version"]), md["network"], md["network_name"],
             md["dataset"], bool(md["synthetic"]), bool(md["trinary"]), int(md["num_classes"])) == \
-           ("tnpipe.nir", 1, NET, "tiny", "tinyset", True, True, 4)
+           ("tnpipe.nir", 2, NET, "tiny", "tinyset", True, True, 4)
+    assert md["neuron"] == "lif" and int(md["timesteps_per_frame"]) == 1
     assert json.loads(md["layers"]) == ["L0 S-8", "L1 N-32", "L2 P-32(2)", "L3 N-16(2)"]
     recipe = load_checkpoint(rd / CHECKPOINT_NAME).recipe
     assert md["recipe"] == recipe["path"] and json.loads(md["recipe_json"]) == json.loads(json.dumps(recipe))
@@ -96,8 +103,9 @@ def test_nir_graph_reproduces_hardware_mode_exactly(exported):
         hw = hardware_forward(dataclasses.replace(desc, layers=desc.layers[:i + 1]), spikes)
         assert hw.mean() > 0.05 and np.array_equal(vals[f"{ld.name.split()[0]}_spike"], hw), ld.name
     votes = net.hardware_votes(spikes)
-    assert vals["output"].shape == (80, 4) and np.array_equal(vals["output"], votes)
-    assert np.array_equal(vals["output"].argmax(1), net.predict_float(x))
+    out = vals["output"].reshape(len(x), -1)
+    assert out.shape == (80, 4) and np.array_equal(out, votes)
+    assert np.array_equal(out.argmax(1), net.predict_float(x))
 
 
 def test_nir_graph_reproduces_the_transduction_from_raw_frames(exported):
@@ -107,13 +115,13 @@ def test_nir_graph_reproduces_the_transduction_from_raw_frames(exported):
     rd, x, graph = exported
     net = load_trained(rd)
     vals = run_graph(graph, to_float_nchw(x).numpy())
-    thr = graph.nodes["L0_spike"].threshold
-    near = np.abs(vals["L0_conv"] - thr[None]) < 1e-5 * np.maximum(1.0, np.abs(thr))[None]
+    theta = -graph.nodes["L0_conv"].bias.astype(np.float64).reshape(1, -1, 1, 1)
+    near = np.abs(vals["L0_conv"]) < 1e-5 * np.maximum(1.0, np.abs(theta))
     spikes = net.transduce(x)
     assert near.mean() < 1e-3 and np.array_equal(vals["L0_spike"][~near], spikes[~near])
     clean = ~near.any(axis=(1, 2, 3))
     assert clean.sum() >= 70
-    assert np.array_equal(vals["output"][clean], net.hardware_votes(spikes)[clean])
+    assert np.array_equal(vals["output"].reshape(len(x), -1)[clean], net.hardware_votes(spikes)[clean])
 
 
 def test_a_graph_without_the_leak_is_caught(exported):
@@ -132,13 +140,28 @@ def test_a_graph_without_the_leak_is_caught(exported):
         dataclasses.replace(net.description, layers=net.description.layers[:1]), spikes))
 
 
-def test_read_nir_type_checks_the_grouped_convolutions(exported):
+def test_plain_nir_read_type_checks_the_graph(exported):
     rd, _, _ = exported
-    with pytest.raises(ValueError, match="type mismatch"):     # nir 1.0.8: grouped Conv2d input = weight.shape[1]
-        nir.read(rd / "network.nir")
-    graph = read_nir(rd / "network.nir")
+    graph = nir.read(rd / "network.nir")                       # type_check=True, nir's default
     assert list(graph.nodes["L2_conv"].input_type["input"]) == [32, 8, 8]
     assert list(graph.nodes["L3_conv"].output_type["output"]) == [16, 4, 4]
+    assert list(graph.nodes["output"].output_type["output"]) == [4, 1, 1]
+    assert list(read_nir(rd / "network.nir").nodes["votes"].input_type["input"]) == [16, 4, 4]
+
+
+def test_the_if_neuron_option(exported, tmp_path):
+    rd, x, _ = exported
+    assert _export(str(rd), "--out", str(tmp_path / "if.nir"), "--neuron", "if").exit_code == 0
+    graph = nir.read(tmp_path / "if.nir")
+    spike = graph.nodes["L1_spike"]
+    assert isinstance(spike, nir.IF) and np.all(spike.v_threshold == 0.5) and graph.metadata["neuron"] == "if"
+    net = load_trained(rd)
+    spikes = net.transduce(x)
+    vals = run_graph(graph, to_float_nchw(x).numpy(), overrides={"L0_spike": spikes})
+    assert np.array_equal(vals["output"].reshape(len(x), -1), net.hardware_votes(spikes))
+    res = _export(str(rd), "--out", str(tmp_path / "x.nir"), "--neuron", "izh")
+    assert res.exit_code == 1 and res.output == "error: --neuron 'izh': expected one of lif, if\n"
+    assert not (tmp_path / "x.nir").exists()
 
 
 def test_export_refuses_to_overwrite_and_honours_out_and_force(exported, tmp_path):
@@ -150,7 +173,7 @@ def test_export_refuses_to_overwrite_and_honours_out_and_force(exported, tmp_pat
     assert path.read_bytes() == before
     other = tmp_path / "sub" / "tiny.nir"
     assert _export(str(rd), "--out", str(other)).exit_code == 0
-    assert nir.read(other, type_check=False).metadata["network"] == NET
+    assert nir.read(other).metadata["network"] == NET
     assert _export(str(rd), "--out", str(other)).exit_code == 1
     assert _export(str(rd), "--out", str(other), "--force").exit_code == 0
     res = _export(str(rd), "--out", str(tmp_path))
@@ -190,7 +213,7 @@ def test_an_untrained_wider_network_round_trips(tmp_path):
     desc = export_description(model)
     assert len(np.unique(np.concatenate([ld.leak for ld in desc.layers]))) > 10
     nir.write(tmp_path / "w.nir", build_graph(nir_network(types.SimpleNamespace(model=model, description=desc, meta={}), {})))
-    graph = nir.read(tmp_path / "w.nir", type_check=False)
+    graph = nir.read(tmp_path / "w.nir")
     x = np.random.default_rng(0).integers(0, 256, (16, 16, 16, 3), dtype=np.uint8)
     with torch.no_grad():
         spikes = model.transduce(to_float_nchw(x)).to(torch.uint8).numpy()
@@ -198,5 +221,5 @@ def test_an_untrained_wider_network_round_trips(tmp_path):
     for i, ld in enumerate(desc.layers):
         hw = hardware_forward(dataclasses.replace(desc, layers=desc.layers[:i + 1]), spikes)
         assert 0 < hw.mean() < 1 and np.array_equal(vals[f"{ld.name.split()[0]}_spike"], hw), ld.name
-    assert np.array_equal(vals["output"], desc.votes(hardware_forward(desc, spikes)))
-    assert [int(graph.nodes[f"L{i}_conv"].groups) for i in range(5)] == [1, 2, 2, 4, 2]
+    assert np.array_equal(vals["output"].reshape(16, -1), desc.votes(hardware_forward(desc, spikes)))
+    assert [graph.nodes[f"L{i}_conv"].weight.shape[1] for i in range(5)] == [3, 8, 64, 64, 64]

@@ -85,6 +85,8 @@ def _equivalence(eq: Equivalence) -> None:
 def _check_run_folder(target: Path) -> None:
     """A recipe given where a run folder is expected is the likeliest slip: say so."""
     from tnpipe.errors import ArtifactError
+    if target.suffix == ".nir":
+        raise ArtifactError(f"{target}: a NIR graph; put it on the chip with `tnpipe import {target}`")
     if target.is_file() and target.suffix == ".toml":
         raise ArtifactError(f"{target}: a recipe, but deploy takes a run folder made by `tnpipe train` (e.g. "
                             f"results/{target.stem}/tiny); to map the recipe's network without training: "

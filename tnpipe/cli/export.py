@@ -17,9 +17,12 @@ def export_cmd(
     fmt: str = typer.Option("nir", "--format", help="exchange format: nir (Neuromorphic Intermediate Representation)"),
     out: Path = typer.Option(None, "--out", help="output file (default: RUN_DIR/network.nir)"),
     force: bool = typer.Option(False, "--force", help="overwrite an existing output file"),
+    neuron: str = typer.Option("lif", "--neuron", help="spiking node: lif (read by snnTorch, norse, "
+                               "sinabs, spyx) or if (IF: Lava, norse, sinabs, spyx)"),
 ) -> None:
-    """Write the trained network as a NIR graph: per layer a Conv2d (integer trinary weights,
-    leak as bias) and a Threshold, with the off-chip transduction layer and the class read-out.
+    """Write the trained network as a NIR graph: per layer a dense Conv2d (integer trinary
+    weights, leak as bias) and a memoryless LIF (or IF), with the off-chip transduction layer and
+    the class read-out; plain `nir.read` type-checks it, snnTorch and norse run it.
     The TrueNorth core map (coremap.npz, from `deploy`) is not part of it: see docs/nir.md."""
     with user_errors():
         if fmt not in FORMATS:
@@ -29,7 +32,7 @@ def export_cmd(
         from tnpipe.log import console
         from tnpipe.nn.nir_export import export_nir
 
-        path, graph = export_nir(run_dir, out, force)
+        path, graph = export_nir(run_dir, out, force, neuron)
         layers = sum(1 for name in graph.nodes if name.endswith("_spike"))
         console.print(f"wrote {path}: NIR graph, {len(graph.nodes)} nodes, {layers} spiking layers "
                       f"({graph.metadata['network']!r}, trinary {graph.metadata['trinary']})", highlight=False, soft_wrap=True)

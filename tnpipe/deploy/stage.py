@@ -179,8 +179,19 @@ def _simulate_run(run_dir: Path, record: TrainingRecord, chip: ChipCfg, device: 
         simulator=chip_run.simulator,
         floorplan=floorplan(cm, sim.core_spikes_per_frame),
         **_measures(cm, sim, prof, chip.tick_hz),
+        neurobench=_neurobench(net, x),
         git_sha=env["git_sha"], versions=env["versions"], date=env["date"],
     )
+
+
+def _neurobench(net, x: np.ndarray) -> dict[str, Any] | None:
+    """NeuroBench's metric names for the deployed network (tnpipe/nn/nb_metrics.py); None for
+    a network without its torch model (the transduction weights live only there)."""
+    if getattr(net, "model", None) is None:
+        return None
+    from tnpipe.nn.nb_metrics import neurobench_metrics
+
+    return neurobench_metrics(net, x)
 
 
 def _measures(cm, sim, prof: ChipProfile, tick_hz: float) -> dict[str, Any]:

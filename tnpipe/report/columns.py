@@ -75,7 +75,15 @@ _COLUMNS = (
     Column("paper_mw", "paper mW†", fmt_printed),
     Column("paper_fps_per_w", "paper fps/W†", fmt_printed),
 )
-COLUMN: dict[str, Column] = {c.key: c for c in _COLUMNS}
+# NeuroBench's metric names (result.json "neurobench"; tnpipe/nn/nb_metrics.py): wide table only
+_NEUROBENCH = (
+    Column("nb_footprint_bytes", "NB footprint B", fmt_text),
+    Column("nb_connection_sparsity", "NB conn sparsity", fmt_sig),
+    Column("nb_activation_sparsity", "NB act sparsity", fmt_sig),
+    Column("nb_synops_dense", "NB synops dense", fmt_sig),
+    Column("nb_synops_effective", "NB synops eff", fmt_sig),
+)
+COLUMN: dict[str, Column] = {c.key: c for c in (*_COLUMNS, *_NEUROBENCH)}
 assert set(COLUMN) <= set(FIELDS), "every titled column is a frame column"
 
 
@@ -84,7 +92,7 @@ def pick(*keys: str) -> tuple[Column, ...]:
 
 
 MARKDOWN = _COLUMNS
-WIDE = _COLUMNS
+WIDE = (*_COLUMNS, *_NEUROBENCH)
 # the compact terminal table, ours only; mW = 1000 fps / (fps/W) and uJ/frame = 1e6 / (fps/W)
 # follow from the two shown, so they stay in md, csv and --wide (the table then fits 100 columns)
 OURS = pick("data", "dataset", "network", "accuracy_chip", "accuracy_graph", "agreement", "exact",

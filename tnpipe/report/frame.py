@@ -53,6 +53,11 @@ def _res(key: str) -> Callable[[Row], Any]:
     return lambda r: getattr(r.result, key)
 
 
+def _nb(key: str) -> Callable[[Row], Any]:
+    """A NeuroBench metric of result.json's "neurobench" (None for results made before it)."""
+    return lambda r: (r.result.neurobench or {}).get(key)
+
+
 # key -> Row -> raw value, in csv column order
 FIELDS: dict[str, Callable[[Row], Any]] = {
     "data": lambda r: r.data,
@@ -94,6 +99,13 @@ FIELDS: dict[str, Callable[[Row], Any]] = {
     "torch_version": lambda r: r.result.versions.get("torch", ""),
     "device": _device,
     "result": lambda r: str(r.path),
+    # NeuroBench's names for the deployed network (--wide and csv)
+    "nb_footprint_bytes": _nb("footprint_bytes"),
+    "nb_connection_sparsity": _nb("connection_sparsity"),
+    "nb_activation_sparsity": _nb("activation_sparsity"),
+    "nb_synops_dense": _nb("synops_dense"),
+    "nb_synops_effective": lambda r: None if (nb := r.result.neurobench) is None
+    else nb["synops_effective_macs"] + nb["synops_effective_acs"],
 }
 # not report columns: what the renderers and pictures need to style and place a row
 HIDDEN: dict[str, Callable[[Row], Any]] = {

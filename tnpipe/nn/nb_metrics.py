@@ -1,0 +1,101 @@
+"""NeuroBench's metric names for a deployed network (result.json's "neurobench", the wide report).
+
+The network measured is the deploy copy, as the NIR export writes it, in NeuroBench's terms
+(neurobench 2.3.0, `metrics/static`, `metrics/workload`): the connection layers are the
+transduction conv (real weights, the batch norm folded into a bias -theta) and every on-chip
+conv (trinary weights in their groups, the integer leak as bias); the activation layers are
+their spike outputs; the input is the normalised frame; the vote count is the post-processing.
+Per frame, over the frames given:
+
+    footprint_bytes          4 bytes (float32) x (every weight + every bias)      (Footprint)
+    parameter_count          every weight + every bias                            (ParameterCount)
+    connection_sparsity      zero weights / all weights (biases not counted)      (ConnectionSparsity)
+    activation_sparsity      1 - spikes / (neurons x frames), all spike layers    (ActivationSparsity)
+    synops_dense             per frame, every weight x every in-bounds input       (SynapticOperations "Dense")
+    synops_effective_macs    per frame, nonzero weight x nonzero multi-bit input  ("Effective_MACs": transduction)
+    synops_effective_acs     per frame, nonzero weight x input spike              ("Effective_ACs": on-chip layers)
+
+Counts are exact: each conv runs in float64 on {0, 1} operands (the pairs counted are integers
+far below 2^53). These are the field's standard names beside tnpipe's own chip figures
+(synaptic_events_per_frame counts the chip's crossbar events, copies and splitters included).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+NB_VERSION_FOLLOWED = "2.3.0"
+
+
+def _pairs(x: torch.Tensor, w: torch.Tensor, stride: int, padding: int, groups: int) -> float:
+    """Sum over outputs of (nonzero input x nonzero weight) pairs: NeuroBench's count."""
+    return float(F.conv2d((x != 0).double(), (w != 0).double(), None, stride, padding, 1, groups).sum())
+
+
+def layers_of(trained) -> list[dict[str, Any]]:
+    """The connection layers in NeuroBench's view: weight, bias, geometry (transduction first)."""
+    model, desc = trained.model, trained.description
+    t_spec, t = model.spec.transduction, model.transduction
+    out = [{"weight": t.conv.weight.detach().double().cpu(), "bias_numel": t_spec.out_channels,
+            "stride": t_spec.stride, "padding": t_spec.padding, "groups": 1}]
+    for ld in desc.layers:
+        out.append({"weight": torch.from_numpy(ld.weights.astype(np.float64)), "bias_numel": ld.out_channels,
+                    "stride": ld.stride, "padding": ld.padding, "groups": ld.groups})
+    return out
+
+
+@torch.no_grad()
+def neurobench_metrics(trained, x: np.ndarray, batch: int = 256) -> dict[str, Any]:
+    """The metrics above for a loaded run (tnpipe.nn.trained.TrainedNetwork) on stored inputs x."""
+    from tnpipe.nn.hardware import hardware_forward
+    from tnpipe.nn.inputs import to_float_nchw
+
+    layers = layers_of(trained)
+    desc = trained.description
+    weights = sum(int(ly["weight"].numel()) for ly in layers)
+    params = weights + sum(ly["bias_numel"] for ly in layers)
+    zeros = sum(int((ly["weight"] == 0).sum()) for ly in layers)
+    n = len(x)
+    dense = macs = acs = 0.0
+    spikes = neurons = 0
+    for i in range(0, n, batch):
+        frames = to_float_nchw(x[i:i + batch])
+        norm = trained.model.normalise(frames.to(next(trained.model.parameters()).device)).double().cpu()
+        s = torch.from_numpy(trained.transduce(x[i:i + batch]).astype(np.float64))
+        inputs = [norm, s]
+        for k in range(1, len(desc.layers)):
+            inputs.append(torch.from_numpy(hardware_forward(
+                _upto(desc, k), s.numpy().astype(np.uint8)).astype(np.float64)))
+        last = hardware_forward(desc, s.numpy().astype(np.uint8))
+        for j, (ly, inp) in enumerate(zip(layers, inputs, strict=True)):
+            dense += _pairs(torch.ones_like(inp), torch.ones_like(ly["weight"]), ly["stride"], ly["padding"], ly["groups"])
+            count = _pairs(inp, ly["weight"], ly["stride"], ly["padding"], ly["groups"])
+            if j == 0:
+                macs += count
+            else:
+                acs += count
+        for out in [*inputs[1:], torch.from_numpy(last.astype(np.float64))]:
+            spikes += int(out.sum())
+            neurons += int(out.numel())
+    return {
+        "definitions": f"neurobench {NB_VERSION_FOLLOWED} names; tnpipe/nn/nb_metrics.py", "frames": int(n),
+        "footprint_bytes": int(4 * params), "parameter_count": int(params),
+        "connection_sparsity": zeros / weights,
+        "activation_sparsity": 1.0 - spikes / neurons if neurons else 0.0,
+        "synops_dense": dense / n if n else 0.0,
+        "synops_effective_macs": macs / n if n else 0.0,
+        "synops_effective_acs": acs / n if n else 0.0,
+    }
+
+
+def _upto(desc, k: int):
+    import dataclasses
+
+    return dataclasses.replace(desc, layers=desc.layers[:k])
+
+
+__all__ = ["NB_VERSION_FOLLOWED", "layers_of", "neurobench_metrics"]
