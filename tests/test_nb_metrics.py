@@ -154,10 +154,10 @@ def test_deploy_records_them_and_the_wide_report_shows_them(trained_run, monkeyp
     rd, ds = trained_run
     monkeypatch.setenv("TNPIPE_RESULTS_ROOT", str(rd.parents[1]))
     rec = deploy(rd, frames=64, force=True).record
-    assert rec["neurobench"] == neurobench_metrics(load_trained(rd), ds.x["test"][:64])
+    assert rec.neurobench == neurobench_metrics(load_trained(rd), ds.x["test"][:64])
     res = CliRunner().invoke(app, ["report", "--all", "--wide"], env={"COLUMNS": "300"})
     assert res.exit_code == 0, res.output
     assert "footprint B" in res.output and "synops eff" in res.output   # titles "NB footprint B", wrapped
-    assert str(rec["neurobench"]["footprint_bytes"]) in res.output
+    assert str(rec.neurobench["footprint_bytes"]) in res.output
     compact = CliRunner().invoke(app, ["report", "--all"], env={"COLUMNS": "300"})
     assert compact.exit_code == 0 and "footprint" not in compact.output

@@ -14,6 +14,7 @@ a core map, network.npz, e.g. a run folder's) are kept unless force.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,8 @@ def deploy_nir(path: Path, out: Path, frames: int = 100, data: Path | None = Non
         "agreement": float((np.asarray(sim.votes).argmax(1) == graph_votes.argmax(1)).mean()),
         "layers": [{"node": ly.node, "kind": ly.kind, "groups": ly.groups} for ly in imp.layers],
     }
-    record.update(_measures(cm, sim, load_profile(), 0.0))
+    measures = _measures(cm, sim, load_profile(), 0.0)
+    record.update(measures, energy_model=dataclasses.asdict(measures["energy_model"]))
     out.mkdir(parents=True, exist_ok=True)
     cm.save(out)
     desc.save(out / "network.npz")
