@@ -92,6 +92,7 @@ class Report:
     skipped: list[tuple[Path, str]] = field(default_factory=list)   # (file, why) of unreadable results
     root: Path = Path("results")
     env: dict[str, Any] = field(default_factory=dict)
+    full: bool = True   # every result under root, unfiltered: the only kind written into root (report.write)
 
     @cached_property
     def frame(self) -> pd.DataFrame:
@@ -183,4 +184,5 @@ def collect(
     if not rows:
         raise _no_results(root, names, networks, synthetic, skipped)
     rows.sort(key=_order_key)
-    return Report(rows=rows, skipped=skipped, root=root, env=environment())
+    full = files is None and not names and not networks and synthetic is None
+    return Report(rows=rows, skipped=skipped, root=root, env=environment(), full=full)
