@@ -119,6 +119,9 @@ def deploy(
         if plan_only:
             _plan_only(target, network, overrides)
             return
+        from tnpipe.settings import check_sections
+
+        check_sections(overrides, ("chip",), "deploy")
         _check_run_folder(target)
         from tnpipe.deploy import deploy as deploy_stage
         from tnpipe.locks import hold, run_lock

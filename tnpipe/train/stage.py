@@ -124,11 +124,14 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
 def _train_and_finish(plan: RunPlan, device: str, dist: Dist, resume: bool, force: bool,
                       on_epoch_end: EpochHook | None, command: str, t_start: float,
                       tensorboard: bool = False) -> TrainingRecord | None:
-    if dist.main and (force or not (plan.run_dir / CHECKPOINT_NAME).is_file()):
-        set_aside(plan.run_dir)     # a fresh start: nothing of an earlier run is overwritten
-    dist.barrier()
+    fresh = force or not (plan.run_dir / CHECKPOINT_NAME).is_file()
     with stop_on_signals() as stop:
+        # data, network, model, precision and optimiser are built (every input and setting
+        # checked) BEFORE an earlier run is moved: a refused start changes nothing
         run = TrainingRun.start(plan, device, dist, resume, force)
+        if dist.main and fresh:
+            set_aside(plan.run_dir)     # a fresh start: nothing of an earlier run is overwritten
+        dist.barrier()
         run.stop = stop
         if tensorboard and dist.main:
             run.tensorboard = open_tensorboard(plan.run_dir, run.start_epoch)
