@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tnpipe.artifacts.common import check_fields, read_json_object
+from tnpipe.artifacts.common import check_fields, check_number, check_text, read_json_object
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError
 
@@ -55,6 +55,34 @@ def validate_result(obj: dict[str, Any], where: str) -> None:
             "(re-run `tnpipe deploy` to regenerate it)"
         )
     check_fields(obj, RESULT_REQUIRED, where, "result")
+    check_values(obj, where)
+
+
+FRACTIONS = ("accuracy_chip", "accuracy_graph", "agreement")
+COUNTS = ("frames", "cores", "chips")          # at least 1 each
+MEASURES = ("latency_ticks", "tick_hz", "fps", "synaptic_events_per_frame", "spikes_per_frame", "hops_per_frame",
+            "chip_crossings_per_frame", "mw", "fps_per_w", "uj_per_frame")
+TEXTS = ("dataset", "network", "git_sha", "date")
+
+
+def check_values(obj: dict[str, Any], where: str) -> None:
+    """Every value the report shows or computes with: fractions in 0..1, counts >= 1, finite
+    measures >= 0, plain text (no terminal control codes)."""
+    for key in FRACTIONS:
+        check_number(obj[key], where, key, 0.0, 1.0)
+    if obj["accuracy_float"] is not None:
+        check_number(obj["accuracy_float"], where, "accuracy_float", 0.0, 1.0)
+    for key in COUNTS:
+        check_number(obj[key], where, key, 1, integer=True)
+    for key in MEASURES:
+        check_number(obj[key], where, key, 0.0)
+    for key in TEXTS:
+        check_text(obj[key], where, key)
+    if obj.get("stand_in") is not None:
+        check_text(obj["stand_in"], where, "stand_in", max_len=2000)
+    for name, n in obj["cores_per_layer"].items():
+        check_text(name, where, "cores_per_layer")
+        check_number(n, where, f"cores_per_layer[{name!r}]", 0, integer=True)
 
 
 def save_result(path: Path, obj: dict[str, Any]) -> None:

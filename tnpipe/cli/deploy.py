@@ -41,15 +41,18 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
 
 
 def _print_result(res: dict) -> None:
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from tnpipe.log import console
 
-    layers = Table(title=f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}: cores per layer")
+    name = escape(f"{res['dataset']}{' (synthetic)' if res['synthetic'] else ''} {res['network']}")
+    layers = Table(title=f"{name}: cores per layer")
     layers.add_column("layer")
     layers.add_column("cores", justify="right")
-    for name, n in res["cores_per_layer"].items():
-        layers.add_row(name, str(n))
+    for layer, n in res["cores_per_layer"].items():
+        layers.add_row(Text(layer), str(n))   # Text: shown literally, never read as markup
     layers.add_row("[bold]total[/]", f"[bold]{res['cores']}[/]")
     console.print(layers)
     t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")

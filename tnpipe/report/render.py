@@ -60,8 +60,11 @@ def render_table(report: Report, cols: Sequence[C.Column] = C.WIDE, title: str |
     for c in cols:
         table.add_column(c.title.replace(" ", "\n", 1), justify="right" if c.numeric else "left",
                          style="cyan" if c.key.startswith("paper") else None, no_wrap=True)
+    from rich.text import Text
+
     for synthetic, row in zip(report.frame["synthetic"], cells(report, cols), strict=True):
-        table.add_row(*row, style="dim" if synthetic else None)
+        # Text: a cell is shown literally ("[red]" in a network name is not rich markup)
+        table.add_row(*(Text(c) for c in row), style="dim" if synthetic else None)
     return table
 
 
