@@ -40,6 +40,26 @@ class DeployOutcome:
     path: Path                 # result.json
     record: dict[str, Any]     # the RunResult
     seconds: float
+    set_aside: Path | None = None   # where an earlier deployment with other settings was moved
+
+
+DEPLOY_FILES = ("result.json", "coremap.npz", "coremap.json")
+
+
+def keep_earlier(run_dir: Path, source: dict[str, Any]) -> Path | None:
+    """An earlier deployment made from anything else (other chip settings, frames, sample,
+    network) is moved into previous-deploy-TIME/, never overwritten; one made from the same
+    (a --force redo) is replaced by its identical recomputation."""
+    from tnpipe.aside import set_aside
+
+    path = Path(run_dir) / RESULT_NAME
+    if not path.is_file():
+        return None
+    try:
+        same = load_result(path).get("made_from") == source
+    except ArtifactError:
+        same = False   # unreadable: kept aside too, for whoever wants to look at it
+    return None if same else set_aside(run_dir, DEPLOY_FILES, "deploy")
 
 
 def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames: int | None = None,
@@ -103,10 +123,17 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     old = None if force or coremap is not None else _reusable(run_dir / RESULT_NAME, source)
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
-    result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
-    result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
-    save_result(run_dir / RESULT_NAME, result)
-    return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
+    moved = keep_earlier(run_dir, source)
+    try:
+        result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
+        result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
+        save_result(run_dir / RESULT_NAME, result)
+    except BaseException:
+        from tnpipe.aside import put_back
+
+        put_back(moved, run_dir)   # a failed deploy leaves the earlier deployment where it was
+        raise
+    return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0, moved)
 
 
 def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -82,6 +82,17 @@ def _equivalence(eq: dict) -> None:
         raise typer.Exit(3)
 
 
+def _placement_note(res: dict) -> None:
+    """chip.placement orders cores across chips: on one chip every placement is the same map."""
+    from tnpipe.log import err
+
+    placement = (res.get("chip") or {}).get("placement")
+    if placement and res["chips"] == 1:
+        err.print(f"note: placement {placement!r}: the network fits one chip, where every placement gives the same "
+                  "map (placement decides which chip a core goes to); it matters from 2 chips on",
+                  highlight=False, soft_wrap=True)
+
+
 def _check_run_folder(target: Path) -> None:
     """A recipe given where a run folder is expected is the likeliest slip: say so."""
     from tnpipe.errors import ArtifactError
@@ -135,4 +146,8 @@ def deploy(
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")
+        if out.set_aside is not None:
+            err.print(f"{target}: the earlier deployment (other chip settings, frames or network) was moved to "
+                      f"{out.set_aside}; result.json now holds this one", highlight=False, soft_wrap=True)
         _print_result(out.record)
+        _placement_note(out.record)

@@ -26,7 +26,7 @@ def train_cmd(
     seed: Annotated[int | None, typer.Option("--seed", min=0, max=SEED_MAX, help=f"random seed, 0..{SEED_MAX} (default: the recipe's train.seed)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue an unfinished run from its checkpoint.pt (same settings)")] = False,
     synthetic: Annotated[bool, typer.Option("--synthetic", help="train on the NAME-synthetic prepared stand-in")] = False,
-    force: Annotated[bool, typer.Option("--force", help="start over even where a run exists; its train.log, checkpoint.pt, metrics.csv, train.json and network.npz are moved to previous-TIME/ first")] = False,
+    force: Annotated[bool, typer.Option("--force", help="start over even where a run exists; its train.log, checkpoint.pt, metrics.csv, train.json, network.npz and what was deployed from it (result.json, coremap.*) are moved to previous-TIME/ first")] = False,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="also write TensorBoard events into RUN_DIR/tensorboard/ (needs the tensorboard package); metrics.csv is always written")] = False,
 ) -> None:
     """Train under TrueNorth's constraints; report the hardware-mode test accuracy.

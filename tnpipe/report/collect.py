@@ -110,12 +110,30 @@ def find_results(root: Path) -> list[Path]:
             f"{root}: results root not found; run `tnpipe deploy RUN_DIR` or `tnpipe run` first, "
             "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them"
         )
-    found = sorted(p for p in root.rglob("result.json") if p.is_file())
+    # previous-TIME/ folders hold runs (and their deployments) set aside by --force: kept, not reported
+    found = sorted(p for p in root.rglob("result.json")
+                   if p.is_file() and not any(part.startswith("previous-") for part in p.relative_to(root).parts))
     if not found:
         raise ArtifactError(
             f"{root}: no result.json under the results root; run `tnpipe deploy RUN_DIR` or `tnpipe run` first"
         )
     return found
+
+
+def stale(path: Path, result: dict[str, Any]) -> str:
+    """Why a result no longer belongs to its run folder's network ('' when it does, or when
+    it cannot be told): retrained since deploying, network.npz differs from the one the
+    result records (made_from.network_sha256)."""
+    from tnpipe.artifacts import sha256_file
+
+    made = result.get("made_from")
+    npz = Path(path).parent / "network.npz"
+    if not isinstance(made, dict) or "network_sha256" not in made or not npz.is_file():
+        return ""
+    if sha256_file(npz) == made["network_sha256"]:
+        return ""
+    return (f"{path}: made from an earlier network.npz (the run was trained again since); not reported as the "
+            f"new network's: run `tnpipe deploy {Path(path).parent}`")
 
 
 def _order_key(row: Row) -> tuple:
@@ -174,6 +192,10 @@ def collect(
             res = load_result(p)
         except TnpipeError as e:
             skipped.append((p, str(e)))
+            continue
+        why = stale(p, res)
+        if why:
+            skipped.append((p, why))
             continue
         row = Row(res, p, None)
         row.paper = paper.get(row.dataset)

@@ -2,7 +2,8 @@
 
 Nothing an earlier run wrote is lost: an unfinished run (or a finished one with other
 settings) is refused without --resume or --force, and --force moves the old train.log,
-checkpoint.pt, metrics.csv, train.json and network.npz into `previous-TIME/` before
+checkpoint.pt, metrics.csv, train.json, network.npz and its deployment (result.json,
+coremap.*, network.nir) into `previous-TIME/` before
 starting over. One writer per
 run folder (tnpipe.locks). SIGINT/SIGTERM end the run between steps with the last
 epoch's checkpoint kept and the exact command that continues it (TrainingInterrupted).
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +33,10 @@ from tnpipe.train.plan import RunPlan, finished_record, plan_run
 
 # what a new start would overwrite: the log, the checkpoint, the metrics, and the record and
 # network of a finished earlier run (left in place, they would pass for the new run's)
-RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv", "train.json", "network.npz")
+RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv", "train.json", "network.npz",
+             # and what was derived from that network: left in place, an earlier deployment or
+             # export would pass for the new network's
+             "result.json", "coremap.npz", "coremap.json", "network.nir")
 
 
 @dataclass
@@ -76,19 +79,12 @@ def check_earlier_run(plan: RunPlan, resume: bool, force: bool, command: str) ->
 
 def set_aside(run_dir: Path) -> Path | None:
     """Move an earlier run's RUN_FILES into run_dir/previous-TIME/ (kept)."""
-    found = [run_dir / f for f in RUN_FILES if (run_dir / f).exists()]
-    if not found:
-        return None
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    dest, n = run_dir / f"previous-{stamp}", 1
-    while dest.exists():
-        n += 1
-        dest = run_dir / f"previous-{stamp}-{n}"
-    dest.mkdir(parents=True)
-    for f in found:
-        shutil.move(str(f), str(dest / f.name))
-    console.print(f"{run_dir}: the earlier run's {', '.join(f.name for f in found)} moved to {dest}",
-                  highlight=False, soft_wrap=True)
+    from tnpipe.aside import set_aside as move_aside
+
+    dest = move_aside(run_dir, RUN_FILES)
+    if dest is not None:
+        moved = ", ".join(f for f in RUN_FILES if (dest / f).exists())
+        console.print(f"{run_dir}: the earlier run's {moved} moved to {dest}", highlight=False, soft_wrap=True)
     return dest
 
 
