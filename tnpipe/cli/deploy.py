@@ -38,6 +38,14 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
     console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks   "
                   f"input packets per frame (all inputs spiking): {cm.info['input_packets']}")
     console.print(f"total cores: {cm.n_cores}", highlight=False)
+    from tnpipe.chip.budget import OVERRIDE, budget_of
+
+    budget = budget_of(network)
+    if budget is not None and cm.n_cores > budget[0]:
+        from tnpipe.log import err
+
+        err.print(f"warning: {network!r} promises at most {budget[0]} cores ({budget[1]}) and needs {cm.n_cores}; "
+                  f"`tnpipe train` refuses it unless {OVERRIDE}", highlight=False, soft_wrap=True)
 
 
 def _print_result(res: dict) -> None:

@@ -54,6 +54,9 @@ class TrainCfg:
     # the 8-chip net of one recipe need different schedules. Precedence: [train] <
     # per_network.NAME < --set train.KEY=VALUE.
     per_network: dict = field(default_factory=dict)
+    # a network named for a chip budget (half, 1chip, Nchip) that needs more cores than its
+    # name allows is refused before training (tnpipe/chip/budget.py) unless this is true
+    allow_over_budget: bool = False
 
     def for_network(self, name: str, overrides: list[str] | tuple[str, ...] = (), where: str = "[train]") -> TrainCfg:
         """The settings network `name` trains with: per_network[name] applied, then the
