@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate, require_device
 
 
 def _layer_table(cm, title: str):
@@ -145,6 +145,7 @@ def deploy(
 
         check_sections(overrides, ("chip",), "deploy")
         _check_run_folder(target)
+        require_device(device)
         from tnpipe.deploy import deploy as deploy_stage
         from tnpipe.locks import hold, run_lock
 

@@ -11,6 +11,14 @@ from tnpipe.cli.app import app, user_errors
 FORMATS = ("nir",)
 
 
+def _check_run(run_dir: Path) -> None:
+    """The run folder exists, before torch is imported (a typo answers at once)."""
+    from tnpipe.errors import ArtifactError
+
+    if not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: no such run folder; expected results/NAME/NET from `tnpipe train`")
+
+
 @app.command("export")
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="run folder from `tnpipe train`, e.g. results/cifar10/1chip"),
@@ -26,6 +34,8 @@ def export_cmd(
             from tnpipe.errors import TnpipeError
 
             raise TnpipeError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        _check_run(run_dir)
+        # torch: imported once the run folder is known good
         from tnpipe.log import console
         from tnpipe.nn.nir_export import export_nir
 

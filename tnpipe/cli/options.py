@@ -25,6 +25,24 @@ def check_device(value: str | None) -> str | None:
     raise typer.BadParameter(f"{value!r}: expected {DEVICE_HELP}")
 
 
+def require_device(device: str) -> None:
+    """The device asked for is on this machine: one line, the same in every command, before
+    any work (torch is imported only when CUDA is asked for)."""
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    from tnpipe.errors import TnpipeError
+
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n == 0:
+        raise TnpipeError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    index = int(device[5:]) if device.startswith("cuda:") else 0
+    if index >= n:
+        raise TnpipeError(f"--device {device}: this machine has {n} CUDA device(s), cuda:0..cuda:{n - 1}; "
+                          "use one of those or --device cpu")
+
+
 def check_rate(value: float | None) -> float | None:
     """A float option that must be finite and >= 0 ('nan' and 'inf' parse as floats)."""
     if value is not None and not (math.isfinite(value) and value >= 0):

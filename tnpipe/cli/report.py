@@ -89,6 +89,17 @@ def _check_options(names, all_: bool, network, out: Path | None, plot: bool, cur
                         "full report in the results root")
 
 
+def _check_root(results_root: Path | None) -> None:
+    """The results root exists, before pandas is imported (the same line find_results gives)."""
+    from tnpipe import paths
+    from tnpipe.errors import ArtifactError
+
+    root = paths.results_root() if results_root is None else Path(results_root)
+    if not root.is_dir():
+        raise ArtifactError(f"{root}: results root not found; run `tnpipe deploy RUN_DIR` or `tnpipe run` first, "
+                            "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them")
+
+
 @app.command()
 def report(
     names: Annotated[list[str] | None, typer.Argument(help="Datasets to show (real and synthetic rows of each); printed only, written with --out. See --all.")] = None,
@@ -103,10 +114,12 @@ def report(
     force: Annotated[bool, typer.Option(help="Replace report files that already exist in --out.")] = False,
 ) -> None:
     """Accuracy, exactness, cores, chips, fps, mW, fps/W of deployed networks, beside Esser et al. 2016 Table 3."""
-    from tnpipe.report import NoResults, collect
-
     with user_errors():
         _check_options(names, all_, network, out, plot, curves)
+        _check_root(results_root)
+        # pandas: imported once the arguments are known good
+        from tnpipe.report import NoResults, collect
+
         try:
             rep = collect(results_root, names=None if all_ else names, networks=network or None)
         except NoResults as e:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.cli.options import DEVICE_HELP, Command, check_device
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, require_device
 from tnpipe.data import NAMES_HELP
 from tnpipe.errors import TrainingInterrupted
 
@@ -86,6 +86,7 @@ def run(
 
     with user_errors():
         chosen = choose_datasets(names, all_, synthetic, raw_root)
+        require_device(device)
         opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames,
                          tensorboard=tensorboard, resume=resume)
         check_settings(chosen, opt)

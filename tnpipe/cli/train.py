@@ -11,9 +11,21 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.cli.options import DEVICE_HELP, Command, check_device
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, require_device
 
 SEED_MAX = 2**32 - 1   # numpy's and torch's seeds are 32/64-bit unsigned
+
+
+def _check_fast(recipe: Path, network: str, layers: str | None, overrides: tuple[str, ...]) -> None:
+    """The recipe, its network name and the --set values, before torch is imported (a typo
+    answers in a fraction of a second, not after seconds of imports)."""
+    from tnpipe.recipe import load_recipe
+
+    loaded = load_recipe(recipe, overrides)
+    if layers is None:
+        loaded.network(network)
+    where = f"{loaded.path} [train]"
+    loaded.train.for_network(network, overrides, where).validate(where)
 
 
 @app.command("train", cls=Command)
@@ -34,6 +46,9 @@ def train_cmd(
     Ctrl-C (or SIGTERM) stops after the current step with exit 130, keeping the last
     epoch's checkpoint and printing the --resume command that continues the run."""
     with user_errors():
+        _check_fast(recipe, network, layers, tuple(set_ or ()))
+        require_device(device)
+        # torch: imported only once the arguments are known good
         from tnpipe.train import train
 
         train(recipe, network, overrides=tuple(set_ or ()), device=device, seed=seed, resume=resume,
