@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
+from tnpipe.cli.options import Group
 from tnpipe.errors import TnpipeError
 
 app = typer.Typer(
     name="tnpipe",
+    cls=Group,
     help=(
         "Eedn on a simulated TrueNorth: prepare datasets, train networks under the chip's "
         "constraints, deploy them onto cores, and report accuracy, frames/s and mW."

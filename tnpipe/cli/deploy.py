@@ -110,6 +110,10 @@ def _check_run_folder(target: Path) -> None:
                             f"tnpipe deploy --plan-only {target} --network NAME")
     if not target.is_dir():
         raise ArtifactError(f"{target}: run folder not found; expected results/NAME/NET made by `tnpipe train`")
+    if not (target / "train.json").is_file() and not (target / "network.npz").is_file():
+        raise ArtifactError(f"{target}: no trained network here (train.json, network.npz); train one first, e.g. "
+                            f"`tnpipe train recipes/NAME.toml --network NET` (it writes results/NAME/NET), then "
+                            f"`tnpipe deploy results/NAME/NET`")
     if (target / "train.json").is_file() and not (target / "network.npz").is_file():
         raise ArtifactError(f"{target / 'network.npz'}: not found; the run's exported network is missing "
                             "(train it again with `tnpipe train ... --force`)")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import Command
 
 FORMATS = ("nir",)
 
@@ -19,7 +20,7 @@ def _check_run(run_dir: Path) -> None:
         raise ArtifactError(f"{run_dir}: no such run folder; expected results/NAME/NET from `tnpipe train`")
 
 
-@app.command("export")
+@app.command("export", cls=Command)
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="run folder from `tnpipe train`, e.g. results/cifar10/1chip"),
     fmt: str = typer.Option("nir", "--format", help="exchange format: nir (Neuromorphic Intermediate Representation)"),

@@ -73,5 +73,7 @@ def prepare(
         if done:
             console.print(_table(done))
         if failed:
+            rest = ("none was prepared" if not done else
+                    f"the other {len(done)} ({', '.join(o.record.name for o in done)}) were prepared")
             raise DataError(f"{len(failed)} of {len(chosen)} datasets failed: {', '.join(failed)} "
-                            f"(each error is above); the others were prepared")
+                            f"(each error is above); {rest}")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import Command
 
 
 class Format(str, Enum):
@@ -100,7 +101,7 @@ def _check_root(results_root: Path | None) -> None:
                             "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them")
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     names: Annotated[list[str] | None, typer.Argument(help="Datasets to show (real and synthetic rows of each); printed only, written with --out. See --all.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every result.json under the results root; without --network, writes the full report (report.md, report.csv; report.png, floorplans/ with --plot; curves/ with --curves) into the results root. With --network it prints a filtered view only (files with --out DIR).")] = False,

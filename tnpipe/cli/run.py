@@ -40,9 +40,10 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
               "dataset(s) deployed", highlight=False)
     if summary.results:
         show_run_report(summary.results, plot)
-    if not summary.ok:
-        for o in summary.failures:
-            err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False, soft_wrap=True)
+    if not summary.ok:   # each error was printed once, on its stage's line above
+        where = ", ".join(f"{o.dataset} at {o.stage}" for o in summary.failures)
+        err.print(f"[bold red]error:[/] {len(summary.failures)} of {len(chosen)} dataset(s) failed: {where} "
+                  "(each error is above)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     for p in (bad := _not_exact(summary.results)):
         err.print(f"[bold red]error:[/] {p}: the chip is not exactly the trained network (see its equivalence)",
