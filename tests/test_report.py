@@ -299,14 +299,20 @@ def printed(report, width: int, wide: bool = False) -> list[str]:
     return buf.getvalue().splitlines()
 
 
-def test_terminal_tables_fit_100_columns(nine):
+@pytest.mark.parametrize("width", [80, 100])
+def test_terminal_tables_fit_80_columns(nine, width):
     rep = collect(nine)
-    lines = printed(rep, 100)
-    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+    lines = printed(rep, width)
+    tables = lines[:next(i for i, line in enumerate(lines) if line.startswith("data: r = real"))]
+    assert len(tables) == 2 * (4 + 10) and max(len(line) for line in tables) <= 80, max(tables, key=len)
+    assert max(len(line) for line in lines) <= width                  # notes wrap to the terminal
     text = "\n".join(lines)
-    # every figure whole (no "…"), the paper columns in the second table
-    assert "…" not in text and "votes+spikes" in text and "TN 1-chip (ref. only)" in text
-    assert "12345679" in text and "32768" in text and "stand-in" in text
+    # every figure whole (no "…"), mW in the default table, the paper columns in the second table,
+    # each abbreviation spelled out in the legend under them (issue 23)
+    assert "…" not in text and " v+s " in text and "ref. only" in text and "mW*" in text
+    assert "12345679" in text and "32768" in text
+    assert "data: r = real, i = stand-in (real data in place of the paper's), s = synthetic;" in " ".join(text.split())
+    assert "exact‡: v+s = votes+spikes, v = votes" in " ".join(text.split())
     # --wide: one table with every column, as report.md; wider than 100 and never folded
     wide = printed(rep, 100, wide=True)
     assert max(len(line) for line in wide) > 100

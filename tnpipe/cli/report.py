@@ -109,7 +109,7 @@ def report(
     results_root: Annotated[Path | None, typer.Option(help="Where to look for result.json, recursively (default results/, or $TNPIPE_RESULTS_ROOT).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write report.md, report.csv (and the pictures asked for) into this folder; an existing file there is replaced only with --force.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="What to print on stdout.")] = Format.table,
-    wide: Annotated[bool, typer.Option(help="One terminal table with every column (as report.md) instead of two that fit 100 columns.")] = False,
+    wide: Annotated[bool, typer.Option(help="One terminal table with every column (as report.md) instead of two that fit 80 columns.")] = False,
     plot: Annotated[bool, typer.Option(help="Also draw report.png (accuracy vs fps/W) and floorplans/<dataset>-<network>.png.")] = False,
     curves: Annotated[bool, typer.Option(help="Also draw curves/<dataset>-<network>.png (accuracy and loss against epoch) from each run's metrics.csv.")] = False,
     force: Annotated[bool, typer.Option(help="Replace report files that already exist in --out.")] = False,

@@ -14,7 +14,7 @@ from tnpipe.report import columns as C
 from tnpipe.report.collect import Report
 from tnpipe.report.notes import footnotes, provenance
 
-TERMINAL_WIDTH = 100   # the compact tables are checked to fit this many columns (tests)
+TERMINAL_WIDTH = 80   # the compact tables are checked to fit this many columns (tests, at 80 and 100)
 
 
 def render_csv(report: Report) -> str:
@@ -69,7 +69,7 @@ def render_table(report: Report, cols: Sequence[C.Column] = C.WIDE, title: str |
 
 
 def tables(report: Report, wide: bool = False) -> list:
-    """What `tnpipe report` prints: by default two tables that fit 100 columns (ours, then
+    """What `tnpipe report` prints: by default two tables that fit 80 columns (ours, then
     the paper's row beside each), or with `wide` one table with every column (as report.md).
     Their notes are printed after them (print_table), wrapped to the terminal, not the table."""
     if wide:
@@ -92,7 +92,8 @@ def print_table(report: Report, console, wide: bool = False) -> None:
             console.print(table)
         finally:
             console.width = old
-    for line in footnotes(report) + provenance(report):
+    legend = [] if wide else [C.LEGEND]
+    for line in legend + footnotes(report) + provenance(report):
         console.print(line, highlight=False, markup=False)
 
 
