@@ -48,3 +48,41 @@ def test_set_key_typo_gets_a_did_you_mean(roots, tmp_path):
     recipe.write_text('[data]\nname = "cifar10"\n[networks]\ntiny = "S-8 N-10"\n')
     res = runner.invoke(app, ["train", str(recipe), "--network", "tiny", "--set", "train.epcohs=2"])
     assert res.exit_code == 1 and "unknown key 'epcohs' (did you mean 'epochs'?)" in res.stderr
+
+
+def test_heartbeat_names_a_long_silent_step_and_skips_when_told():
+    import io
+    import time
+
+    from rich.console import Console
+
+    from tnpipe.log import heartbeat
+
+    buf = io.StringIO()
+    out = Console(file=buf, force_terminal=False, width=200)
+    with heartbeat(lambda: "prepare fsdd: reading", first=0.05, every=0.05, out=out):
+        time.sleep(0.3)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) >= 2 and all(x.startswith("  prepare fsdd: reading ... ") and x.endswith(" s") for x in lines)
+    quiet = io.StringIO()
+    with heartbeat(lambda: None, first=0.05, every=0.05, out=Console(file=quiet)):
+        time.sleep(0.2)
+    assert quiet.getvalue() == ""                                  # a step with its own progress lines
+
+
+def test_piped_training_has_no_blank_lines(roots, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_train import write_recipe, write_tiny_dataset
+
+    write_tiny_dataset(roots["prepared"])
+    recipe = write_recipe(tmp_path / "tinyset.toml", epochs=2)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    res = subprocess.run([sys.executable, "-m", "tnpipe", "train", str(recipe), "--network", "tiny", "--synthetic"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout
+    lines = res.stdout.splitlines()
+    assert sum("epoch" in x for x in lines) >= 2 and "" not in lines, res.stdout

@@ -78,3 +78,26 @@ def test_train_force_moves_the_deployment_with_the_run():
     from tnpipe.train.stage import RUN_FILES
 
     assert {"result.json", "coremap.npz", "coremap.json", "network.nir"} <= set(RUN_FILES)
+
+
+@pytest.mark.parametrize("width", ["80", "100"])
+def test_deploy_and_plan_tables_fit_80_columns(run_dir, width):  # noqa: F811
+    res = runner.invoke(app, ["deploy", str(run_dir), "--frames", "8"], env={"COLUMNS": width})
+    assert res.exit_code == 0, res.output
+    out = res.stdout.splitlines()
+    tables = out[:next(i for i, x in enumerate(out) if x.startswith("agreement with the training graph"))]
+    assert max(len(x) for x in tables) <= 80, res.stdout   # prose lines after them stay whole (grep-able)
+    assert "…" not in res.stdout
+    # accuracy as a percentage, as in the report (issue 23): never 0.1250
+    acc = load_result(run_dir / "result.json")["accuracy_chip"]
+    assert f"{100 * acc:.2f}%" in res.stdout and f"{acc:.4f}" not in res.stdout
+    plan = runner.invoke(app, ["deploy", "--plan-only", "recipes/cifar10.toml", "--network", "tiny"],
+                         env={"COLUMNS": width})
+    assert plan.exit_code == 0, plan.output
+    lines = plan.stdout.splitlines()
+    assert max(len(x) for x in lines) <= int(width) and "…" not in plan.stdout
+    table = lines[:next(i for i, x in enumerate(lines) if x.startswith("tile:"))]
+    assert max(len(x) for x in table) <= 80
+    legend = " ".join(plan.stdout.split())
+    for word in ("tile:", "g/c: filter groups per core", "fspl:", "split: splitter cores", "bound:", "copies:"):
+        assert word in legend

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,4 +31,34 @@ def progress(transient: bool = True) -> Progress:
         TimeRemainingColumn(),
         console=err,
         transient=transient,
+        # piped (not a terminal): no bar at all; a stopped bar would leave a blank line before
+        # every epoch line of the log
+        disable=not err.is_terminal,
     )
+
+
+@contextlib.contextmanager
+def heartbeat(label: Callable[[], str | None], first: float = 3.0, every: float = 15.0,
+              out: Console | None = None) -> Iterator[None]:
+    """While a long step runs silently, a line on stderr after `first` seconds and then every
+    `every` seconds: "  LABEL ... 18 s" (also when piped, where no bar shows). `label()` is
+    asked each time; None skips that beat (a step that prints its own progress)."""
+    out = out or err
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def beat() -> None:
+        wait = first
+        while not stop.wait(wait):
+            what = label()
+            if what:
+                out.print(f"  {what} ... {time.perf_counter() - t0:.0f} s", highlight=False, markup=False)
+            wait = every
+
+    thread = threading.Thread(target=beat, name="tnpipe-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

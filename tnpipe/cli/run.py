@@ -13,6 +13,7 @@ from tnpipe.data import NAMES_HELP
 from tnpipe.errors import TrainingInterrupted
 
 COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
+NEXT_STAGE = {"prepare": "train", "train": "deploy"}
 
 
 def _show(o) -> None:
@@ -82,7 +83,7 @@ def run(
     tensorboard: Annotated[bool, typer.Option(help="Also write TensorBoard events into each run folder's tensorboard/ (needs the tensorboard package).")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
-    from tnpipe.log import err
+    from tnpipe.log import err, heartbeat
     from tnpipe.run import RunOptions, check_settings, choose_datasets, run_pipeline
 
     with user_errors():
@@ -94,11 +95,22 @@ def run(
         err.print(f"[bold]run[/] {len(chosen)} dataset(s), network {network!r}"
                   f"{', synthetic stand-ins' if synthetic else ''}: {' '.join(chosen)}", highlight=False)
 
+        now = {"dataset": "", "stage": None}   # what runs, for the heartbeat (train prints its own epochs)
+
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
+            now.update(dataset=dataset, stage="prepare")
+
+        def stage_done(o) -> None:
+            _show(o)
+            now["stage"] = None if o.status == "failed" else NEXT_STAGE.get(o.stage)
+
+        def label() -> str | None:
+            return f"{now['dataset']:<24} {now['stage']}" if now["stage"] in ("prepare", "deploy") else None
 
         try:
-            summary = run_pipeline(chosen, opt, on_stage=_show, on_dataset=header)
+            with heartbeat(label):
+                summary = run_pipeline(chosen, opt, on_stage=stage_done, on_dataset=header)
         except TrainingInterrupted as e:
             again = _resume_command(names, all_, opt)
             raise TrainingInterrupted(f"{e.detail}; continue with: {again}") from None
