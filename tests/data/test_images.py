@@ -308,7 +308,7 @@ def test_synthetic_default_sizes_through_the_cli(roots):
     assert counts == {"cifar10": {"train": 400, "test": 100}, "svhn": {"train": 400, "test": 100}}
     assert "synthetic" in r.stdout and "reused" not in r.stdout
     r = runner.invoke(app, ["prepare", "cifar10", "svhn", "--synthetic"])      # verified: reused
-    assert r.exit_code == 0 and r.stdout.count("reused") == 2
+    assert r.exit_code == 0 and r.stdout.count("(reused: it verifies") == 2
 
 
 # ---------------------------------------------------------------------------- CLI failures
