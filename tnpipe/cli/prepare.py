@@ -86,6 +86,6 @@ def prepare(
                 console.print(line, highlight=False, markup=False, soft_wrap=True)
         if failed:
             rest = ("none was prepared" if not done else
-                    f"the other {len(done)} ({', '.join(o.record.name for o in done)}) were prepared")
+                    f"the others were prepared ({', '.join(o.record.name for o in done)})")
             raise DataError(f"{len(failed)} of {len(chosen)} datasets failed: {', '.join(failed)} "
                             f"(each error is above); {rest}")
