@@ -86,3 +86,26 @@ def test_piped_training_has_no_blank_lines(roots, tmp_path):
     assert res.returncode == 0, res.stdout
     lines = res.stdout.splitlines()
     assert sum("epoch" in x for x in lines) >= 2 and "" not in lines, res.stdout
+
+
+def test_curves_title_gives_the_training_time_train_json_records(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    import tnpipe.report.curves as curves
+    from tnpipe.artifacts.training import TrainingRecord
+    from tnpipe.report.collect import Row
+    from tnpipe.train.metrics import METRICS_NAME, write_row
+
+    cols = ["epoch", "loss", "train_acc", "test_acc", "lr", "seconds"]
+    for e in (1, 2):
+        write_row(tmp_path, dict(zip(cols, [e, 1.0, 0.5, 0.5, 0.01, 84.5], strict=True)))   # 169 s in epochs
+    row = Row({"dataset": "fsdd", "network": "cpu", "synthetic": False}, tmp_path / "result.json", None)
+    titles = []
+    monkeypatch.setattr(curves, "save", lambda fig, path: titles.append(fig._suptitle.get_text()))
+    curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")
+    assert "169 s in epochs" in titles[-1]                                  # no train.json: the epochs' sum
+    TrainingRecord("fsdd", "cpu", "S-8 N-10", False, "p", "k", 0, 300, 0.99, 0.99, 1.0, None, 2, 2, 12.0, 189.6,
+                   "full", {}, {}).save(tmp_path)
+    curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")
+    assert "2 epochs, 189.6 s of training; hardware-mode test accuracy 99.00%" in titles[-1]
