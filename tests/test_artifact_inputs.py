@@ -192,3 +192,28 @@ def test_train_json_values_checked(tmp_path):
         with pytest.raises(ArtifactError, match=message.replace("[", r"\[")):
             TrainingRecord.load(tmp_path)
         rec.save(tmp_path)
+
+
+# ------------------------------------------------------------------ prepared meta.json
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("input_shape", [3, -8, 8], "'input_shape[1]' is -8"),
+    ("num_classes", 2.5, "'num_classes' is float"),
+    ("class_names", ["a", "b\x1b[1m", "c", "d"], "'class_names' holds control characters"),
+    ("class_names", ["a"], "1 class_names for 4 classes"),
+    ("counts", {"train": -1, "test": 80}, "'counts.train' is -1"),
+    ("kind", "video", "'kind' is 'video'; expected 'image' or 'speech'"),
+])
+def test_prepared_meta_values_checked(roots, key, value, message):
+    from tests.test_train import write_tiny_dataset
+    from tnpipe.artifacts import PreparedRecord
+
+    folder = write_tiny_dataset(roots["prepared"])
+    assert PreparedRecord.load(folder).num_classes == 4          # negative control
+    meta = json.loads((folder / "meta.json").read_text())
+    meta[key] = value
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError) as e:
+        PreparedRecord.load(folder)
+    assert str(e.value).startswith(str(folder / "meta.json")) and message in str(e.value), str(e.value)
