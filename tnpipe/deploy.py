@@ -46,10 +46,11 @@ class DeployOutcome:
 DEPLOY_FILES = ("result.json", "coremap.npz", "coremap.json")
 
 
-def keep_earlier(run_dir: Path, source: dict[str, Any]) -> Path | None:
+def keep_earlier(run_dir: Path, source: dict[str, Any], names: Sequence[str] = DEPLOY_FILES) -> Path | None:
     """An earlier deployment made from anything else (other chip settings, frames, sample,
     network) is moved into previous-deploy-TIME/, never overwritten; one made from the same
-    (a --force redo) is replaced by its identical recomputation."""
+    (a --force redo) is replaced by its identical recomputation. `names`: what this deploy
+    will write (with --coremap only result.json: the run folder's map stays)."""
     from tnpipe.aside import set_aside
 
     path = Path(run_dir) / RESULT_NAME
@@ -59,7 +60,7 @@ def keep_earlier(run_dir: Path, source: dict[str, Any]) -> Path | None:
         same = load_result(path).get("made_from") == source
     except ArtifactError:
         same = False   # unreadable: kept aside too, for whoever wants to look at it
-    return None if same else set_aside(run_dir, DEPLOY_FILES, "deploy")
+    return None if same else set_aside(run_dir, names, "deploy")
 
 
 def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames: int | None = None,
@@ -123,7 +124,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
     old = None if force or coremap is not None else _reusable(run_dir / RESULT_NAME, source)
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
-    moved = keep_earlier(run_dir, source)
+    moved = keep_earlier(run_dir, source, DEPLOY_FILES if coremap is None else (RESULT_NAME,))
     try:
         result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
         result.update(chip=dataclasses.asdict(chip), made_from=source, seconds=time.perf_counter() - t0)
