@@ -42,3 +42,10 @@ def test_train_refuses_an_over_budget_network_before_any_data_is_needed(roots):
     # negative control: 1chip (3552 cores) fits its name
     fits = runner.invoke(app, ["train", str(RECIPE), "--network", "1chip", "--synthetic"])
     assert fits.exit_code == 1 and "prepared dataset not found" in fits.stderr
+
+
+def test_run_refuses_an_over_budget_network_before_preparing_anything(roots):
+    res = runner.invoke(app, ["run", "cifar10", "--synthetic", "--network", "half"])
+    assert res.exit_code == 1
+    assert "network 'half' needs 3268 cores on the chip; its name promises at most 2048" in " ".join(res.stderr.split())
+    assert not any(roots["prepared"].iterdir()) and not any(roots["raw"].iterdir())

@@ -81,6 +81,12 @@ def test_negative_control_a_good_force_does_move_the_run_aside(finished):
     res = runner.invoke(app, ["train", str(recipe), "--network", "again", "--synthetic"])
     assert res.exit_code == 0, res.output
     again = rd.parent / "again"
+    for name in ("result.json", "coremap.npz", "coremap.json"):   # a deployment of the earlier network
+        (again / name).write_text("earlier\n")
     res = runner.invoke(app, ["train", str(recipe), "--network", "again", "--synthetic", "--force"])
     assert res.exit_code == 0, res.output
-    assert any(p.name.startswith("previous-") for p in again.iterdir())
+    kept = [p for p in again.iterdir() if p.name.startswith("previous-")]
+    assert len(kept) == 1 and (kept[0] / "network.npz").is_file()
+    # derived results go with the network they were made from (issue 23): none is left beside the new one
+    assert all((kept[0] / n).read_text() == "earlier\n" for n in ("result.json", "coremap.npz", "coremap.json"))
+    assert not (again / "result.json").exists() and not (again / "coremap.npz").exists()
