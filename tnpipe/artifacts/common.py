@@ -3,10 +3,12 @@ typed field checks, and the environment stamp of a RunResult."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,15 @@ def _depth(obj: Any, limit: int = JSON_MAX_DEPTH + 1) -> int:
         level = [o for o in nxt if isinstance(o, (dict, list))]
         depth += 1
     return depth
+
+
+@contextlib.contextmanager
+def fix_hint(fix: str) -> Iterator[None]:
+    """An ArtifactError raised inside gets `; FIX` appended: what to run next."""
+    try:
+        yield
+    except ArtifactError as e:
+        raise ArtifactError(f"{e}; {fix}") from None
 
 
 def check_text(value: Any, where: str, key: str, max_len: int = 500) -> str:

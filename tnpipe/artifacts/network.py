@@ -130,15 +130,19 @@ class NetworkDescription:
                 f"{path}: format {header.get('format')!r} version {header.get('version')!r}; "
                 f"expected {NETWORK_FORMAT} version {NETWORK_FORMAT_VERSION} (re-run `tnpipe train --force`)"
             )
-        _check_header(header, str(path))
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            _check_header(header, str(path))
         try:
             spec = parse_network(header["network"], tuple(header["net_input_shape"]), int(header["num_classes"]))
         except (KeyError, TypeError, ValueError, NetworkSpecError) as e:
             raise ArtifactError(f"{path}: header does not describe a valid network ({e})") from e
         layers = [LayerDescription(s, arrays.get(f"w{i}"), arrays.get(f"leak{i}"))
                   for i, s in enumerate(spec.chip_layers)]
-        for i, layer in enumerate(layers):
-            _check_layer(layer, i, str(path))
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            for i, layer in enumerate(layers):
+                _check_layer(layer, i, str(path))
         cof = arrays.get("class_of_feature")
         last = spec.chip_layers[-1].out_channels
         if cof is None or cof.dtype != np.int64 or cof.shape != (last,) or \

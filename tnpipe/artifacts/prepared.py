@@ -76,7 +76,10 @@ class PreparedRecord:
         check_version(meta, "format_version", PREPARED_FORMAT_VERSION, str(path), "prepared dataset",
                       f"re-run `tnpipe prepare {meta.get('name', 'NAME')} --force`")
         check_fields(meta, META_REQUIRED, str(path), "meta.json")
-        _check_meta_values(meta, str(path))
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint(f"prepare it again with `tnpipe prepare {str(meta['name'])[:40]} --force`"):
+            _check_meta_values(meta, str(path))
         return cls(Path(folder), meta["name"], meta["kind"], tuple(meta["input_shape"]), int(meta["num_classes"]),
                    bool(meta["synthetic"]), dict(meta["counts"]), dict(meta["files"]),
                    str(meta.get("prepare_key", "")), meta)

@@ -11,7 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tnpipe.artifacts.common import check_fields, check_number, check_text, read_json_object
+from tnpipe.artifacts.common import (
+    check_fields,
+    check_number,
+    check_text,
+    fix_hint,
+    read_json_object,
+)
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError
 
@@ -55,7 +61,8 @@ def validate_result(obj: dict[str, Any], where: str) -> None:
             "(re-run `tnpipe deploy` to regenerate it)"
         )
     check_fields(obj, RESULT_REQUIRED, where, "result")
-    check_values(obj, where)
+    with fix_hint(f"re-run `tnpipe deploy {Path(where).parent} --force` to regenerate it"):
+        check_values(obj, where)
 
 
 FRACTIONS = ("accuracy_chip", "accuracy_graph", "agreement")

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tnpipe.artifacts.common import check_number, check_text, check_version, read_json_object
+from tnpipe.artifacts.common import (
+    check_number,
+    check_text,
+    check_version,
+    fix_hint,
+    read_json_object,
+)
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError, RecipeError
 from tnpipe.settings import field_types, type_name, type_ok
@@ -67,7 +73,8 @@ class TrainingRecord:
             if key in obj and not type_ok(obj[key], typ):
                 raise ArtifactError(f"{path}: {key!r} is {type(obj[key]).__name__} {obj[key]!r}; "
                                     f"expected {type_name(typ)}")
-        _check_values(obj, str(path))
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            _check_values(obj, str(path))
         try:
             return cls(**{k: obj[k] for k in types_ if k in obj})
         except RecipeError as e:  # pragma: no cover - every field is checked above

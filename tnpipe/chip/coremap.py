@@ -204,7 +204,10 @@ class CoreMap:
                 arrays = {k: z[k] for k in z.files}
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
             raise ArtifactError(f"{npz}: unreadable ({e.__class__.__name__}: {e})") from e
-        check_header(header, spec, str(js))
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint("map it again with `tnpipe deploy RUN_DIR --force`"):
+            check_header(header, spec, str(js))
         try:
             cm = cls(arrays=arrays, n_inputs=int(header["counts"]["inputs"]),
                      n_outputs=int(header["counts"]["outputs"]), latency_ticks=int(header["latency_ticks"]),
