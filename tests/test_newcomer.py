@@ -60,14 +60,22 @@ def test_heartbeat_names_a_long_silent_step_and_skips_when_told():
 
     buf = io.StringIO()
     out = Console(file=buf, force_terminal=False, width=200)
-    with heartbeat(lambda: "prepare fsdd: reading", first=0.05, every=0.05, out=out):
+    with heartbeat(lambda: "prepare fsdd: reading", first=0.05, every=0.05, out=out, poll=0.01):
         time.sleep(0.3)
     lines = buf.getvalue().splitlines()
     assert len(lines) >= 2 and all(x.startswith("  prepare fsdd: reading ... ") and x.endswith(" s") for x in lines)
     quiet = io.StringIO()
-    with heartbeat(lambda: None, first=0.05, every=0.05, out=Console(file=quiet)):
+    with heartbeat(lambda: None, first=0.05, every=0.05, out=Console(file=quiet), poll=0.01):
         time.sleep(0.2)
     assert quiet.getvalue() == ""                                  # a step with its own progress lines
+    # the count restarts with each step: a step shorter than `first` prints nothing, however
+    # long the steps before it ran
+    steps = iter(["a"] * 40 + ["b"] * 5 + [None] * 1000)
+    late = io.StringIO()
+    with heartbeat(lambda: next(steps), first=0.2, every=10, out=Console(file=late, width=200), poll=0.01):
+        time.sleep(0.7)
+    said = late.getvalue().splitlines()
+    assert said and all(x.startswith("  a ... ") for x in said)
 
 
 def test_piped_training_has_no_blank_lines(roots, tmp_path):

@@ -39,21 +39,24 @@ def progress(transient: bool = True) -> Progress:
 
 @contextlib.contextmanager
 def heartbeat(label: Callable[[], str | None], first: float = 3.0, every: float = 15.0,
-              out: Console | None = None) -> Iterator[None]:
-    """While a long step runs silently, a line on stderr after `first` seconds and then every
-    `every` seconds: "  LABEL ... 18 s" (also when piped, where no bar shows). `label()` is
-    asked each time; None skips that beat (a step that prints its own progress)."""
+              out: Console | None = None, poll: float = 0.5) -> Iterator[None]:
+    """While a long step runs silently, a line on stderr once it has run `first` seconds and
+    then every `every` seconds: "  LABEL ... 18 s" (also when piped, where no bar shows), the
+    seconds counted from when `label()` last changed (a new step starts its own count).
+    `label()` None: a step that prints its own progress; no line."""
     out = out or err
     stop = threading.Event()
-    t0 = time.perf_counter()
 
     def beat() -> None:
-        wait = first
-        while not stop.wait(wait):
-            what = label()
-            if what:
-                out.print(f"  {what} ... {time.perf_counter() - t0:.0f} s", highlight=False, markup=False)
-            wait = every
+        current, since, printed = None, time.perf_counter(), None
+        while not stop.wait(poll):
+            what, now = label(), time.perf_counter()
+            if what != current:
+                current, since, printed = what, now, None
+            due = now - since >= first if printed is None else now - printed >= every
+            if what and due:
+                out.print(f"  {what} ... {now - since:.0f} s", highlight=False, markup=False)
+                printed = now
 
     thread = threading.Thread(target=beat, name="tnpipe-heartbeat", daemon=True)
     thread.start()
