@@ -80,7 +80,7 @@ def test_report_shows_markup_literally_and_skips_control_codes(roots):
     bad = make_result("gtsrb", "1chip", False)
     bad["network"] = "\x1b]0;owned\x07"
     write_json_text(r / "gtsrb" / "1chip" / "result.json", json.dumps(bad))
-    res = runner.invoke(app, ["report", "--all", "--wide"], env={"COLUMNS": "200"})
+    res = runner.invoke(app, ["report", "--all", "--wide"])
     assert res.exit_code == 0, res.output
     assert "[red]evil[/red]" in res.stdout                  # literal, not eaten as markup
     assert "\x1b" not in res.stdout + res.stderr              # the control code never reaches the terminal

@@ -81,7 +81,10 @@ def test_train_force_moves_the_deployment_with_the_run():
 
 
 @pytest.mark.parametrize("width", ["80", "100"])
-def test_deploy_and_plan_tables_fit_80_columns(run_dir, width):  # noqa: F811
+def test_deploy_and_plan_tables_fit_80_columns(run_dir, width, monkeypatch):  # noqa: F811
+    import tnpipe.log
+
+    monkeypatch.setattr(tnpipe.log.console, "_width", None)   # follow COLUMNS, whatever ran before
     res = runner.invoke(app, ["deploy", str(run_dir), "--frames", "8"], env={"COLUMNS": width})
     assert res.exit_code == 0, res.output
     out = res.stdout.splitlines()
@@ -95,7 +98,7 @@ def test_deploy_and_plan_tables_fit_80_columns(run_dir, width):  # noqa: F811
                          env={"COLUMNS": width})
     assert plan.exit_code == 0, plan.output
     lines = plan.stdout.splitlines()
-    assert max(len(x) for x in lines) <= int(width) and "…" not in plan.stdout
+    assert max(len(x) for x in lines) <= int(width) and "…" not in plan.stdout, [x for x in lines if len(x) > 80]
     table = lines[:next(i for i, x in enumerate(lines) if x.startswith("tile:"))]
     assert max(len(x) for x in table) <= 80
     legend = " ".join(plan.stdout.split())

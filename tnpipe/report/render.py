@@ -86,12 +86,14 @@ def print_table(report: Report, console, wide: bool = False) -> None:
     Then the footnotes and provenance, wrapped to the terminal's width."""
     for table in tables(report, wide):
         need = console.measure(table, options=console.options.update_width(1000)).maximum
-        old = console.width
-        console.width = max(old, need)   # Console.print(width=) is clamped to the console's width
+        # Console.print(width=) is clamped to the console's width; widen, then restore the
+        # console's own setting (None = follow the terminal/COLUMNS), not the width it had now
+        pinned = getattr(console, "_width", None)
+        console.width = max(console.width, need)
         try:
             console.print(table)
         finally:
-            console.width = old
+            console._width = pinned
     legend = [] if wide else [C.LEGEND]
     for line in legend + footnotes(report) + provenance(report):
         console.print(line, highlight=False, markup=False)
