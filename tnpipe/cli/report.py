@@ -50,17 +50,22 @@ def print_report(report, fmt: str = "table", wide: bool = False) -> None:
         console.out(render_csv(report), end="", highlight=False)
 
 
-def write_report(report, out_dir: Path, plot: bool = False, curves: bool = False,
-                 overwrite: bool = False) -> list[Path]:
-    """tnpipe.report.write_report, then its notes and the files written, on stderr."""
+def say_written(done) -> list[Path]:
+    """A write's notes and warnings, then the files written, on stderr."""
     from tnpipe.log import err
-    from tnpipe.report import write_report as write
 
-    done = write(report, out_dir, plot, curves, overwrite)
     _note("warning", done.warnings)
     _note("note", done.notes)
     err.print("wrote " + ", ".join(str(p) for p in done.paths), highlight=False, soft_wrap=True)
     return done.paths
+
+
+def write_report(report, out_dir: Path, plot: bool = False, curves: bool = False,
+                 overwrite: bool = False) -> list[Path]:
+    """tnpipe.report.write_report (the policy), then what it wrote, on stderr."""
+    from tnpipe.report import write_report as write
+
+    return say_written(write(report, out_dir, plot, curves, overwrite))
 
 
 def show_run_report(files: Sequence[Path], plot: bool = False) -> None:
@@ -68,12 +73,11 @@ def show_run_report(files: Sequence[Path], plot: bool = False) -> None:
     files (every result under the results root), so a run of one dataset never leaves a
     report.md of one row in place of the whole one."""
     from tnpipe import paths
-    from tnpipe.report import collect
+    from tnpipe.report import collect, rewrite_full
 
     root = paths.results_root()
     print_report(collect(root, files=files))
-    full = collect(root)
-    write_report(full, root, plot, overwrite=True)
+    say_written(rewrite_full(root, plot))
 
 
 def _check_options(names, all_: bool, network, out: Path | None, plot: bool, curves: bool) -> None:

@@ -34,6 +34,7 @@ def _not_exact(results: list[Path]) -> list[Path]:
 def _finish(summary, chosen: list[str], plot: bool) -> None:
     """The report of what was deployed, then each failure on its own line (exit 1), else
     each run whose chip is not exactly its trained network (exit 3, as `deploy`)."""
+    # show_run_report prints; what it writes and replaces is tnpipe.report.rewrite_full's policy
     from tnpipe.cli.report import show_run_report
     from tnpipe.log import err
 

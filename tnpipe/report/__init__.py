@@ -40,11 +40,11 @@ from tnpipe.report.columns import COLUMN, fmt_pct, fmt_sig
 from tnpipe.report.notes import footnotes, provenance
 from tnpipe.report.paper import PAPER_CITATION, PaperRow, load_paper_table
 from tnpipe.report.render import print_table, render_csv, render_markdown, render_table, write_files
-from tnpipe.report.write import REPORT_FILES, Written, destination, write_report
+from tnpipe.report.write import REPORT_FILES, Written, destination, rewrite_full, write_report
 
 __all__ = [
     "PAPER_CITATION", "NoResults", "PaperRow", "load_paper_table", "Row", "Report", "find_results", "collect",
     "check_names", "fmt_sig", "fmt_pct", "COLUMN", "render_csv", "render_markdown", "render_table",
     "print_table", "write_files", "footnotes", "provenance", "REPORT_FILES", "Written", "destination",
-    "write_report",
+    "write_report", "rewrite_full",
 ]

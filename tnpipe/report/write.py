@@ -92,3 +92,11 @@ def write_report(report: Report, out_dir: Path, plot: bool = False, curves: bool
         done.notes += notes
         done.warnings += warnings
     return done
+
+
+def rewrite_full(root: Path, plot: bool = False) -> Written:
+    """What `tnpipe run` ends with: the FULL report of every result under `root` rewritten
+    there (a run of one dataset never leaves a report.md of one row in place of the whole)."""
+    from tnpipe.report.collect import collect
+
+    return write_report(collect(root), root, plot, overwrite=True)
