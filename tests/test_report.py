@@ -309,14 +309,20 @@ def printed(report, width: int, wide: bool = False) -> list[str]:
     return buf.getvalue().splitlines()
 
 
-def test_terminal_tables_fit_100_columns(nine):
+@pytest.mark.parametrize("width", [80, 100])
+def test_terminal_tables_fit_80_columns(nine, width):
     rep = collect(nine)
-    lines = printed(rep, 100)
-    assert max(len(line) for line in lines) <= 100, max(lines, key=len)
+    lines = printed(rep, width)
+    tables = lines[:next(i for i, line in enumerate(lines) if line.startswith("data: r = real"))]
+    assert len(tables) == 2 * (4 + 10) and max(len(line) for line in tables) <= 80, max(tables, key=len)
+    assert max(len(line) for line in lines) <= width                  # notes wrap to the terminal
     text = "\n".join(lines)
-    # every figure whole (no "…"), the paper columns in the second table
-    assert "…" not in text and "votes+spikes" in text and "TN 1-chip (ref. only)" in text
-    assert "12345679" in text and "32768" in text and "stand-in" in text
+    # every figure whole (no "…"), mW in the default table, the paper columns in the second table,
+    # each abbreviation spelled out in the legend under them (issue 23)
+    assert "…" not in text and " v+s " in text and "ref. only" in text and "mW*" in text
+    assert "12345679" in text and "32768" in text
+    assert "data: r = real, i = stand-in (real data in place of the paper's), s = synthetic;" in " ".join(text.split())
+    assert "exact‡: v+s = votes+spikes, v = votes" in " ".join(text.split())
     # --wide: one table with every column, as report.md; wider than 100 and never folded
     wide = printed(rep, 100, wide=True)
     assert max(len(line) for line in wide) > 100
@@ -341,7 +347,7 @@ def test_report_names_pictures_need_out(three):
     res = runner.invoke(app, ["report", "gtsrb", "--plot", "--curves"])
     assert res.exit_code == 1
     assert res.stderr.strip() == ("error: --plot and --curves writes pictures: pass --out DIR for these datasets, "
-                                  "or use --all for the full report in the results root")
+                                  "or use --all (no --network) for the full report in the results root")
     assert not (three / "report.png").exists()
 
 
@@ -561,3 +567,53 @@ def test_like_for_like_needs_the_whole_official_test_split(roots):
     rows = {row.dataset: row for row in collect(r).rows}
     assert not rows["cifar10"].paper_like_for_like and rows["cifar10"].paper_label == "TN 1-chip (ref. only)"
     assert rows["gtsrb"].paper_like_for_like and rows["gtsrb"].paper_label == "TN 1-chip"
+
+
+# --------------------------------------------------------------------- write policy (issue 23)
+
+
+def test_filtered_all_never_replaces_the_full_report(three):
+    """`report --all --network cpu` prints a filtered view; results/report.* stay the full report."""
+    full = runner.invoke(app, ["report", "--all"])
+    assert full.exit_code == 0, full.output
+    before = {f: (three / f).read_bytes() for f in ("report.md", "report.csv")}
+    res = runner.invoke(app, ["report", "--all", "--network", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "gtsrb" in res.stdout and "cifar10" not in res.stdout                 # the filtered view is printed
+    assert "nothing written" in res.stderr and "wrote" not in res.stderr
+    assert {f: (three / f).read_bytes() for f in before} == before               # the full report is untouched
+    # --out naming the results root with a filter is refused, even with --force, before anything is printed
+    for extra in ([], ["--force"]):
+        bad = runner.invoke(app, ["report", "--all", "--network", "cpu", "--out", str(three)] + extra)
+        assert bad.exit_code == 1
+        assert bad.stderr.startswith(f"error: {three}: the results root holds the full report")
+        assert bad.stdout == ""
+        assert {f: (three / f).read_bytes() for f in before} == before
+    named = runner.invoke(app, ["report", "gtsrb", "--out", str(three), "--force"])
+    assert named.exit_code == 1 and {f: (three / f).read_bytes() for f in before} == before
+    # negative control: unfiltered --all does rewrite it (4 rows)
+    (three / "report.csv").write_text("stale\n")
+    again = runner.invoke(app, ["report", "--all"])
+    assert again.exit_code == 0 and len(list(csv.DictReader(io.StringIO((three / "report.csv").read_text())))) == 4
+
+
+def test_filtered_view_goes_elsewhere_only_with_out(three, tmp_path):
+    out = tmp_path / "cpu-only"
+    res = runner.invoke(app, ["report", "--all", "--network", "cpu", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert [r["network"] for r in csv.DictReader(io.StringIO((out / "report.csv").read_text()))] == ["cpu"]
+    pics = runner.invoke(app, ["report", "--all", "--network", "cpu", "--plot"])
+    assert pics.exit_code == 1 and "pass --out DIR for this filtered view" in pics.stderr
+
+
+def test_write_policy_lives_in_report_package(three):
+    from tnpipe.errors import ArtifactError
+    from tnpipe.report import collect, destination, write_report
+
+    part = collect(three, networks=["cpu"])
+    assert not part.full and collect(three).full
+    assert destination(part, None) == (None, False)
+    assert destination(collect(three), None) == (three, True)
+    with pytest.raises(ArtifactError, match="a filtered view is never written there"):
+        write_report(part, three, overwrite=True)
+    assert not (three / "report.md").exists()

@@ -168,7 +168,7 @@ def test_missing_prepared_dataset_names_the_command(roots, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--layers", "S-16 S-40"], "layer 1 'S-40': fan-in 3x3x16/1 = 144 exceeds the limit of 128"),
     (["--layers", "S-8 X-40"], "token 2 'X-40': unknown layer token"),
-    (["--set", "train.epoch=3"], "unknown key 'epoch'; valid keys: epochs,"),
+    (["--set", "train.epoch=3"], "unknown key 'epoch' (did you mean 'epochs'?); valid keys: epochs,"),
     (["--set", "train.epochs=many"], "train].epochs: value 'many' has the wrong type"),
     (["--set", "train.optimizer=rmsprop"], "train].optimizer: 'rmsprop' is not one of sgd, adam"),
     (["--network", "huge"], "no network 'huge'; this recipe defines: tiny, again"),

@@ -29,20 +29,36 @@ def _public(path: str | Path, mode: int = 0o666) -> None:
     os.chmod(path, mode & ~_umask())
 
 
+def _named(e: OSError, path: Path, tmp: str | Path) -> OSError:
+    """The error naming the artifact's path (not the temporary sibling's, nor none, as a
+    full disk's write() gives), for the one-line message at the command boundary."""
+    name = None if e.filename is None else Path(str(e.filename))
+    if name is None or name == Path(tmp) or name == path.parent or name.name.startswith(f".{path.name}."):
+        return OSError(e.errno, e.strerror or str(e), str(path))
+    return e
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = ""
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         _public(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        raise _named(e, path, tmp) from e
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
 
 
@@ -61,12 +77,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
     For writers that want a file name (np.save, torch.save, savez)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _named(e, path, "") from e
     os.close(fd)
     try:
         yield Path(tmp)
         _public(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise _named(e, path, tmp) from e
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -93,6 +116,12 @@ def atomic_dir(path: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        named = _named(e, path, tmp)
+        if e.filename is not None and str(e.filename).startswith(str(tmp)):   # a file inside the temp folder
+            named = OSError(e.errno, e.strerror or str(e), str(path / Path(e.filename).relative_to(tmp)))
+        raise named from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

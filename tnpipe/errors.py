@@ -8,6 +8,7 @@ no traceback, because the fix is in the user's hands, not in the code.
 
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -65,3 +66,38 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     folded = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
     return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
+# what the file system said, in words, and what to do about it (errno -> line)
+_OS_HINTS = {
+    errno.ENOSPC: "no space left on the device; free some space (or point $TNPIPE_RESULTS_ROOT / "
+                  "$TNPIPE_PREPARED_ROOT at another disk) and run the command again",
+    errno.EDQUOT: "disk quota exceeded; free some space and run the command again",
+    errno.EROFS: "read-only file system; point $TNPIPE_RESULTS_ROOT / $TNPIPE_PREPARED_ROOT at a writable "
+                 "folder and run the command again",
+    errno.EACCES: "permission denied; make it writable (or readable) for this user, or point "
+                  "$TNPIPE_RESULTS_ROOT / $TNPIPE_PREPARED_ROOT elsewhere",
+    errno.EPERM: "operation not permitted; make it writable for this user, or point $TNPIPE_RESULTS_ROOT / "
+                 "$TNPIPE_PREPARED_ROOT elsewhere",
+    errno.ENOTDIR: "a file stands where a folder is expected; move the file away (or choose another path)",
+    errno.EISDIR: "a folder stands where a file is expected; move the folder away (or choose another path)",
+    errno.EEXIST: "exists, and is not what is expected there (a file where a folder belongs?); move it away",
+    errno.ENOENT: "not found (a folder on the way is missing?); check the path",
+    errno.ENAMETOOLONG: "file name too long; choose a shorter path",
+    errno.EIO: "input/output error from the device; check the disk",
+}
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for an OSError: the path (or paths), what the system said, what to do.
+
+    Every stage writes through tnpipe.atomic (temporary sibling + rename), so a write that
+    fails leaves the earlier file, or none, never a half one; the line says nothing was kept."""
+    path = e.filename if e.filename is not None else ""
+    if e.filename2 is not None:
+        path = f"{path} -> {e.filename2}"
+    why = _OS_HINTS.get(e.errno or -1, "")
+    said = e.strerror or e.__class__.__name__
+    written = " (nothing half-written was kept)" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO) else ""
+    line = f"{path}: {said}{written}" if path else f"{said}{written}"
+    return f"{line}; {why}" if why else f"{line} ({e.__class__.__name__}, errno {e.errno})"

@@ -88,7 +88,25 @@ def check_settings(names: Sequence[str], opt: RunOptions) -> None:
             continue   # reported by the dataset's prepare stage, which the others do not wait for
         recipe = load_recipe(path, list(opt.overrides))
         recipe.network(opt.network)
-        recipe.train.for_network(opt.network, list(opt.overrides), f"{path} [train]").validate(f"{path} [train]")
+        cfg = recipe.train.for_network(opt.network, list(opt.overrides), f"{path} [train]")
+        cfg.validate(f"{path} [train]")
+        _check_budget(recipe, opt.network, cfg, path)
+
+
+def _check_budget(recipe, network: str, cfg, path: Path) -> None:
+    """A network named for a chip budget that its map exceeds is refused before any dataset is
+    prepared (tnpipe.chip.budget; train checks it again for itself)."""
+    from tnpipe.chip.budget import budget_of
+
+    if cfg.allow_over_budget or budget_of(network) is None:
+        return
+    from tnpipe.data import get_dataset
+    from tnpipe.netspec import parse_network
+    from tnpipe.train.plan import check_cores
+
+    source = get_dataset(recipe.data.name)
+    spec = parse_network(recipe.network(network), source.input_shape(recipe.data), source.num_classes)
+    check_cores(network, spec, str(path))
 
 
 def _data_cfg(name: str, overrides: Sequence[str]):

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
-from tnpipe.errors import RecipeError
+from tnpipe.errors import RecipeError, did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,6 +34,15 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return section, key, value
+
+
+def check_sections(overrides: Iterable[str], allowed: tuple[str, ...], command: str) -> None:
+    """Each `--set` names one of `allowed` sections (a command ignores none silently)."""
+    for ov in overrides:
+        sec, _key, _value = parse_override(ov)
+        if sec not in allowed:
+            raise RecipeError(f"--set {ov!r}: {command} takes only {', '.join(s + '.KEY' for s in allowed)} settings"
+                              f"{did_you_mean(sec, allowed)}")
 
 
 def overrides_for(section: str, overrides: Iterable[str]) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def check_values(cls: type, values: dict[str, Any], where: str, skip: tuple[str,
     types_ = {k: v for k, v in field_types(cls).items() if k not in skip}
     for key, val in values.items():
         if key not in types_:
-            raise RecipeError(f"{where}: unknown key {key!r}; valid keys: {', '.join(types_)}")
+            raise RecipeError(f"{where}: unknown key {key!r}{did_you_mean(key, types_)}; valid keys: {', '.join(types_)}")
         if not type_ok(val, types_[key]):
             raise RecipeError(f"{where}.{key}: value {val!r} has the wrong type; expected {type_name(types_[key])}")
 

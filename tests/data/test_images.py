@@ -308,7 +308,7 @@ def test_synthetic_default_sizes_through_the_cli(roots):
     assert counts == {"cifar10": {"train": 400, "test": 100}, "svhn": {"train": 400, "test": 100}}
     assert "synthetic" in r.stdout and "reused" not in r.stdout
     r = runner.invoke(app, ["prepare", "cifar10", "svhn", "--synthetic"])      # verified: reused
-    assert r.exit_code == 0 and r.stdout.count("reused") == 2
+    assert r.exit_code == 0 and r.stdout.count("(reused: it verifies") == 2
 
 
 # ---------------------------------------------------------------------------- CLI failures
@@ -375,7 +375,7 @@ def test_all_goes_on_past_a_missing_dataset_and_fails_at_the_end(roots, monkeypa
     assert r.exit_code == 1
     err = _one_line(r.stderr)
     assert f"error: svhn: expected train_32x32.mat and test_32x32.mat (SVHN format 2) (train_32x32.mat is missing) under {roots['raw'] / 'svhn'}" in err
-    assert err.endswith("error: 1 of 2 datasets failed: svhn (each error is above); the others were prepared")
+    assert err.endswith("error: 1 of 2 datasets failed: svhn (each error is above); the others were prepared (cifar10)")
     assert verify_prepared(roots["prepared"] / "cifar10") and not (roots["prepared"] / "svhn").exists()
 
 

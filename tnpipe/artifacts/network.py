@@ -130,13 +130,67 @@ class NetworkDescription:
                 f"{path}: format {header.get('format')!r} version {header.get('version')!r}; "
                 f"expected {NETWORK_FORMAT} version {NETWORK_FORMAT_VERSION} (re-run `tnpipe train --force`)"
             )
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            _check_header(header, str(path))
         try:
             spec = parse_network(header["network"], tuple(header["net_input_shape"]), int(header["num_classes"]))
         except (KeyError, TypeError, ValueError, NetworkSpecError) as e:
             raise ArtifactError(f"{path}: header does not describe a valid network ({e})") from e
         layers = [LayerDescription(s, arrays.get(f"w{i}"), arrays.get(f"leak{i}"))
                   for i, s in enumerate(spec.chip_layers)]
-        return cls(spec, layers, arrays["class_of_feature"])
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            for i, layer in enumerate(layers):
+                _check_layer(layer, i, str(path))
+        cof = arrays.get("class_of_feature")
+        last = spec.chip_layers[-1].out_channels
+        if cof is None or cof.dtype != np.int64 or cof.shape != (last,) or \
+                (len(cof) and not 0 <= int(cof.min()) <= int(cof.max()) < spec.num_classes):
+            found = "missing" if cof is None else f"{cof.dtype} {cof.shape}"
+            raise ArtifactError(f"{path}: array 'class_of_feature' is {found}; expected int64 ({last},) of classes "
+                                f"0..{spec.num_classes - 1} for the recorded network")
+        return cls(spec, layers, cof)
+
+
+def _check_header(header: Any, where: str) -> None:
+    """The header's own fields, typed, before the network string is parsed."""
+    from tnpipe.artifacts.common import check_number, check_text
+
+    if not isinstance(header, dict):
+        raise ArtifactError(f"{where}: header is {type(header).__name__}; expected a JSON object")
+    check_text(header.get("network"), where, "network", max_len=4000)
+    shape = header.get("net_input_shape")
+    if not (isinstance(shape, list) and len(shape) == 3):
+        raise ArtifactError(f"{where}: field 'net_input_shape' is {str(shape)[:40]}; expected [C, H, W]")
+    for i, v in enumerate(shape):
+        check_number(v, where, f"net_input_shape[{i}]", 1, 1 << 16, integer=True)
+    check_number(header.get("num_classes"), where, "num_classes", 2, 1 << 16, integer=True)
+
+
+def _check_layer(layer: LayerDescription, i: int, where: str) -> None:
+    """Weights and leak of layer i: the shape the recorded network string gives, trinary
+    int8 weights, int16 leaks within the core's leak range (TRUENORTH)."""
+    from tnpipe.corespec import TRUENORTH
+
+    s = layer.spec
+    want = (s.out_channels, s.in_channels // s.groups, s.kernel, s.kernel)
+    w, leak = layer.weights, layer.leak
+    if (w is None) != (leak is None):
+        raise ArtifactError(f"{where}: layer {i} ({s.name}) has {'w' if leak is None else 'leak'}{i} but not the other")
+    if w is None:
+        return
+    if w.dtype != np.int8 or w.shape != want:
+        raise ArtifactError(f"{where}: array 'w{i}' is {w.dtype} {w.shape}; the recorded network's {s.name} "
+                            f"needs int8 {want}")
+    if w.size and not (int(w.min()) >= -1 and int(w.max()) <= 1):
+        raise ArtifactError(f"{where}: array 'w{i}' holds {int(w.min())}..{int(w.max())}; expected trinary -1, 0, +1")
+    if leak.dtype != np.int16 or leak.shape != (s.out_channels,):
+        raise ArtifactError(f"{where}: array 'leak{i}' is {leak.dtype} {leak.shape}; expected int16 ({s.out_channels},)")
+    lo, hi = TRUENORTH.leak_min, TRUENORTH.leak_max
+    if leak.size and not (lo <= int(leak.min()) and int(leak.max()) <= hi):
+        raise ArtifactError(f"{where}: array 'leak{i}' holds {int(leak.min())}..{int(leak.max())}; "
+                            f"expected {lo}..{hi} (the core's leak range)")
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -33,6 +33,27 @@ META_REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def _check_meta_values(meta: dict[str, Any], where: str) -> None:
+    """Values, not only types: names as plain text, a (C, H, W) of positive integers, class
+    and split counts that are non-negative integers, one name per class."""
+    from tnpipe.artifacts.common import check_number, check_text
+
+    check_text(meta["name"], where, "name")
+    if meta["kind"] not in ("image", "speech"):
+        raise ArtifactError(f"{where}: 'kind' is {str(meta['kind'])[:40]!r}; expected 'image' or 'speech'")
+    if len(meta["input_shape"]) != 3:
+        raise ArtifactError(f"{where}: 'input_shape' is {str(meta['input_shape'])[:40]}; expected [C, H, W]")
+    for i, v in enumerate(meta["input_shape"]):
+        check_number(v, where, f"input_shape[{i}]", 1, 1 << 16, integer=True)
+    check_number(meta["num_classes"], where, "num_classes", 1, 1 << 20, integer=True)
+    if len(meta["class_names"]) != meta["num_classes"]:
+        raise ArtifactError(f"{where}: {len(meta['class_names'])} class_names for {meta['num_classes']} classes")
+    for name in meta["class_names"]:
+        check_text(name, where, "class_names")
+    for split, n in meta["counts"].items():
+        check_number(n, where, f"counts.{split}", 0, integer=True)
+
+
 @dataclass(frozen=True)
 class PreparedRecord:
     """meta.json of a prepared folder, checked field by field when read."""
@@ -55,6 +76,10 @@ class PreparedRecord:
         check_version(meta, "format_version", PREPARED_FORMAT_VERSION, str(path), "prepared dataset",
                       f"re-run `tnpipe prepare {meta.get('name', 'NAME')} --force`")
         check_fields(meta, META_REQUIRED, str(path), "meta.json")
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint(f"prepare it again with `tnpipe prepare {str(meta['name'])[:40]} --force`"):
+            _check_meta_values(meta, str(path))
         return cls(Path(folder), meta["name"], meta["kind"], tuple(meta["input_shape"]), int(meta["num_classes"]),
                    bool(meta["synthetic"]), dict(meta["counts"]), dict(meta["files"]),
                    str(meta.get("prepare_key", "")), meta)

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tnpipe.artifacts.common import read_json_object
+from tnpipe.artifacts.common import (
+    check_number,
+    check_text,
+    fix_hint,
+    read_json_object,
+)
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError
 from tnpipe.settings import field_types, type_name, type_ok
@@ -48,15 +53,42 @@ class Equivalence:
         return dataclasses.asdict(self)
 
 
-@dataclass
-class EnergyModel:
-    """The energy/timing profile a result's estimates come from (tnpipe.chip.energy)."""
+def validate_result(obj: dict[str, Any], where: str) -> None:
+    if obj.get("format_version") != RESULT_FORMAT_VERSION:
+        raise ArtifactError(
+            f"{where}: result format_version {obj.get('format_version')!r}; expected {RESULT_FORMAT_VERSION} "
+            "(re-run `tnpipe deploy` to regenerate it)"
+        )
+    check_fields(obj, RESULT_REQUIRED, where, "result")
+    with fix_hint(f"re-run `tnpipe deploy {Path(where).parent} --force` to regenerate it"):
+        check_values(obj, where)
 
-    profile: str
-    voltage: float | None = None
-    constants: dict[str, float] = field(default_factory=dict)
-    timing: dict[str, float] = field(default_factory=dict)
-    model_estimate: bool = True
+
+FRACTIONS = ("accuracy_chip", "accuracy_graph", "agreement")
+COUNTS = ("frames", "cores", "chips")          # at least 1 each
+MEASURES = ("latency_ticks", "tick_hz", "fps", "synaptic_events_per_frame", "spikes_per_frame", "hops_per_frame",
+            "chip_crossings_per_frame", "mw", "fps_per_w", "uj_per_frame")
+TEXTS = ("dataset", "network", "git_sha", "date")
+
+
+def check_values(obj: dict[str, Any], where: str) -> None:
+    """Every value the report shows or computes with: fractions in 0..1, counts >= 1, finite
+    measures >= 0, plain text (no terminal control codes)."""
+    for key in FRACTIONS:
+        check_number(obj[key], where, key, 0.0, 1.0)
+    if obj["accuracy_float"] is not None:
+        check_number(obj["accuracy_float"], where, "accuracy_float", 0.0, 1.0)
+    for key in COUNTS:
+        check_number(obj[key], where, key, 1, integer=True)
+    for key in MEASURES:
+        check_number(obj[key], where, key, 0.0)
+    for key in TEXTS:
+        check_text(obj[key], where, key)
+    if obj.get("stand_in") is not None:
+        check_text(obj["stand_in"], where, "stand_in", max_len=2000)
+    for name, n in obj["cores_per_layer"].items():
+        check_text(name, where, "cores_per_layer")
+        check_number(n, where, f"cores_per_layer[{name!r}]", 0, integer=True)
 
 
 @dataclass
@@ -176,6 +208,8 @@ class RunResult:
         unknown = _unreadable_equivalence(obj, where)
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"} - set(unknown)
         rec = _read(cls, {k: v for k, v in obj.items() if k not in unknown}, where, "result")
+        with fix_hint(f"re-run `tnpipe deploy {Path(where).parent} --force` to regenerate it"):
+            check_values(obj, where)
         rec.extra = {k: v for k, v in obj.items() if k not in known and k != "format_version"}
         return rec
 
@@ -227,7 +261,9 @@ def _read(cls: type, obj: Any, where: str, what: str) -> Any:
 
 
 def save_result(path: Path, result: RunResult) -> None:
-    write_json(Path(path), result.to_json())
+    obj = result.to_json()
+    check_values(obj, str(path))   # nothing unreadable is written
+    write_json(Path(path), obj)
 
 
 def load_result(path: Path) -> RunResult:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tnpipe.artifacts.common import check_version, read_json_object
+from tnpipe.artifacts.common import (
+    check_number,
+    check_text,
+    check_version,
+    fix_hint,
+    read_json_object,
+)
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError, RecipeError
 from tnpipe.settings import field_types, type_name, type_ok
@@ -69,7 +75,25 @@ class TrainingRecord:
             if key in obj and not type_ok(obj[key], typ):
                 raise ArtifactError(f"{path}: {key!r} is {type(obj[key]).__name__} {obj[key]!r}; "
                                     f"expected {type_name(typ)}")
+        with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
+            _check_values(obj, str(path))
         try:
             return cls(**{k: obj[k] for k in types_ if k in obj})
         except RecipeError as e:  # pragma: no cover - every field is checked above
             raise ArtifactError(f"{path}: {e}") from e
+
+
+def _check_values(obj: dict[str, Any], where: str) -> None:
+    """Values, not only types: fractions in 0..1, finite non-negative counts and times,
+    plain text (the record's strings reach the terminal and file paths)."""
+    for key in ("hw_test_acc", "float_test_acc", "agreement"):
+        check_number(obj[key], where, key, 0.0, 1.0)
+    if obj.get("test_acc_running_stats") is not None:
+        check_number(obj["test_acc_running_stats"], where, "test_acc_running_stats", 0.0, 1.0)
+    for key in ("seconds", "time_budget_min"):
+        check_number(obj[key], where, key, 0.0)
+    for key in ("epochs", "epochs_planned", "test_frames", "seed"):
+        check_number(obj[key], where, key, 0, integer=True)
+    for key in ("dataset", "network", "run_key", "bn_stats", "prepared_dir"):
+        check_text(obj[key], where, key, max_len=4000)
+    check_text(obj["network_text"], where, "network_text", max_len=4000)

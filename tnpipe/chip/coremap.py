@@ -179,7 +179,9 @@ class CoreMap:
         return npz, js
 
     @classmethod
-    def load(cls, folder: Path) -> CoreMap:
+    def load(cls, folder: Path, spec: CoreSpec = TRUENORTH) -> CoreMap:
+        """Read and verify a map; `spec` is the chip's own rules. The header's copy of them
+        must equal `spec`: a file cannot widen the limits it is validated against."""
         folder = Path(folder)
         npz, js = folder / "coremap.npz", folder / "coremap.json"
         if not js.is_file():
@@ -202,8 +204,11 @@ class CoreMap:
                 arrays = {k: z[k] for k in z.files}
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
             raise ArtifactError(f"{npz}: unreadable ({e.__class__.__name__}: {e})") from e
+        from tnpipe.artifacts.common import fix_hint
+
+        with fix_hint("map it again with `tnpipe deploy RUN_DIR --force`"):
+            check_header(header, spec, str(js))
         try:
-            spec = CoreSpec(**header["spec"])
             cm = cls(arrays=arrays, n_inputs=int(header["counts"]["inputs"]),
                      n_outputs=int(header["counts"]["outputs"]), latency_ticks=int(header["latency_ticks"]),
                      layer_names=list(header["layer_names"]), spec=spec, chips=int(header["counts"]["chips"]),
@@ -211,7 +216,39 @@ class CoreMap:
         except (KeyError, TypeError, ValueError) as e:
             raise ArtifactError(f"{js}: header field missing or malformed ({e.__class__.__name__}: {e})") from e
         check_shapes(cm, str(npz))
+        if cm.n_cores != header["counts"]["cores"]:
+            raise ArtifactError(f"{js}: counts.cores is {header['counts']['cores']}; {npz.name} holds {cm.n_cores}")
         return cm
+
+
+def check_header(header: dict[str, Any], spec: CoreSpec, where: str) -> None:
+    """The header's fields as the chip and the arrays allow: its spec is the chip's own,
+    counts are non-negative integers, layer names plain text (one line naming the field)."""
+    from tnpipe.artifacts.common import check_number, check_text
+
+    if header.get("spec") != asdict(spec):
+        theirs = header.get("spec") if isinstance(header.get("spec"), dict) else {}
+        diff = [f"{k} {theirs.get(k)!r} (chip: {v!r})" for k, v in asdict(spec).items() if theirs.get(k) != v]
+        raise ArtifactError(f"{where}: field 'spec' differs from the chip's own rules: {', '.join(diff[:3]) or 'malformed'}; "
+                            "a map is checked against the chip, never against limits its own file states")
+    counts = header.get("counts")
+    if not isinstance(counts, dict):
+        raise ArtifactError(f"{where}: field 'counts' missing or not an object")
+    for key in ("inputs", "outputs", "chips", "cores"):
+        check_number(counts.get(key), where, f"counts.{key}", 1, 1 << 24, integer=True)
+    check_number(header.get("latency_ticks"), where, "latency_ticks", 0, 1 << 20, integer=True)
+    grid = header.get("chip_grid")
+    if not (isinstance(grid, list) and len(grid) == 2):
+        raise ArtifactError(f"{where}: field 'chip_grid' is {str(grid)[:40]}; expected [columns, rows]")
+    for i, g in enumerate(grid):
+        check_number(g, where, f"chip_grid[{i}]", 1, 1 << 12, integer=True)
+    if grid[0] * grid[1] < counts["chips"]:
+        raise ArtifactError(f"{where}: chip_grid {grid} holds fewer than its {counts['chips']} chips")
+    names = header.get("layer_names")
+    if not isinstance(names, list):
+        raise ArtifactError(f"{where}: field 'layer_names' missing or not a list")
+    for n in names:
+        check_text(n, where, "layer_names")
 
 
 def check_shapes(cm: CoreMap, where: str) -> None:
@@ -235,6 +272,10 @@ def check_shapes(cm: CoreMap, where: str) -> None:
         lens = {len(cm.arrays[g]) for g in group}
         if len(lens) != 1:
             raise ArtifactError(f"{where}: wiring arrays {group} differ in length {sorted(lens)}")
+    layer = cm.arrays["core_layer"]
+    if len(layer) and not 0 <= int(layer.min()) <= int(layer.max()) < len(cm.layer_names):
+        raise ArtifactError(f"{where}: array 'core_layer' holds {int(layer.min())}..{int(layer.max())}; the header "
+                            f"lists {len(cm.layer_names)} layer names")
 
 
 def empty_arrays(n_cores: int, n_in_wires: int = 0, n_out_wires: int = 0) -> dict[str, np.ndarray]:

@@ -8,24 +8,35 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, check_rate, require_device
+
+# the plan table's short headers (it fits 80 columns) and what each means (docs/energy-model.md)
+PLAN_TITLES = {"layer": "layer", "tile": "tile", "g/core": "g/c", "fsplit": "fspl", "cores": "cores",
+               "splitters": "split", "bound": "bound", "axons": "ax%", "neurons": "nrn%", "copies": "copies"}
+PLAN_LEGEND = ("tile: output positions per core (rows x columns); g/c: filter groups per core; fspl: cores one "
+               "group's features are split over; split: splitter cores (relay outputs wanted by more cores than "
+               "a neuron's copies reach); bound: the fewest cores any rectangular tiling of the layer can use "
+               "(tiling.lower_bound); ax%, nrn%: share of the layer's axons and neurons in use; copies: neurons "
+               "per output value (one per consumer core). More in docs/energy-model.md.")
 
 if TYPE_CHECKING:   # typing only: the command's imports stay inside it (fast --help)
     from tnpipe.artifacts import Equivalence, RunResult
 
 
 def _layer_table(cm, title: str):
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from tnpipe.chip.search import plan_rows
 
     rows = plan_rows(cm)
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0), show_edge=False)
     for col in rows.columns:
-        table.add_column(col, justify="left" if col == "layer" else "right", no_wrap=True)
+        table.add_column(PLAN_TITLES.get(col, col), justify="left" if col == "layer" else "right", no_wrap=True)
     for r in rows.itertuples(index=False):
-        table.add_row(*(f"{v:.0%}" if c in ("axons", "neurons") else f"{v:.2f}" if isinstance(v, float) else str(v)
-                        for c, v in zip(rows.columns, r, strict=True)))
+        table.add_row(*(Text(f"{v:.0%}" if c in ("axons", "neurons") else f"{v:.2f}" if isinstance(v, float)
+                             else str(v)) for c, v in zip(rows.columns, r, strict=True)))
     return table
 
 
@@ -38,28 +49,47 @@ def _plan_only(target: Path, network: str | None, overrides: tuple[str, ...]) ->
         raise RecipeError(f"--plan-only {target}: name the network with --network (e.g. --network 1chip)")
     cm = plan(target, network, overrides)
     console.print(_layer_table(cm, f"{target.stem} {network}: cores per layer (architecture only)"))
+    console.print(PLAN_LEGEND, highlight=False, markup=False)
     console.print(f"chips: {cm.chips}   latency: {cm.latency_ticks} ticks   "
                   f"input packets per frame (all inputs spiking): {cm.info['input_packets']}")
     console.print(f"total cores: {cm.n_cores}", highlight=False)
+    from tnpipe.chip.budget import OVERRIDE, budget_of
+
+    budget = budget_of(network)
+    if budget is not None and cm.n_cores > budget[0]:
+        from tnpipe.log import err
+
+        err.print(f"warning: {network!r} promises at most {budget[0]} cores ({budget[1]}) and needs {cm.n_cores}; "
+                  f"`tnpipe train` refuses it unless {OVERRIDE}", highlight=False, soft_wrap=True)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
 
 
 def _print_result(res: RunResult) -> None:
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from tnpipe.log import console
 
-    layers = Table(title=f"{res.dataset}{' (synthetic)' if res.synthetic else ''} {res.network}: cores per layer")
+    name = escape(f"{res.dataset}{' (synthetic)' if res.synthetic else ''} {res.network}")
+    layers = Table(title=f"{name}: cores per layer")
     layers.add_column("layer")
     layers.add_column("cores", justify="right")
-    for name, n in res.cores_per_layer.items():
-        layers.add_row(name, str(n))
+    for layer, n in res.cores_per_layer.items():
+        layers.add_row(Text(layer), str(n))   # Text: shown literally, never read as markup
     layers.add_row("[bold]total[/]", f"[bold]{res.cores}[/]")
     console.print(layers)
-    t = Table(title="on the simulated chip (fps, mW, fps/W, uJ/frame: model estimates)")
-    for col in ("frames", "chips", "acc chip", "acc graph", "agreement", "fps", "mW", "fps/W", "uJ/frame"):
-        t.add_column(col, justify="right")
-    t.add_row(str(res.frames), str(res.chips), f"{res.accuracy_chip:.4f}", f"{res.accuracy_graph:.4f}",
-              f"{100 * res.agreement:.2f}%", f"{res.fps:.0f}", f"{res.mw:.1f}", f"{res.fps_per_w:.0f}",
+    from rich import box
+
+    # accuracies as percentages, as in the report; headers fold onto two lines (fits 80 columns)
+    t = Table(title="on the simulated chip (* model estimates)", box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
+    for col in ("frames", "chips", "acc\nchip", "acc\ngraph", "agree", "fps*", "mW*", "fps/W*", "uJ/\nframe*"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_row(str(res.frames), str(res.chips), _pct(res.accuracy_chip), _pct(res.accuracy_graph),
+              _pct(res.agreement), f"{res.fps:.0f}", f"{res.mw:.1f}", f"{res.fps_per_w:.0f}",
               f"{res.uj_per_frame:.1f}")
     console.print(t)
     agree = round(res.agreement * res.frames)
@@ -82,6 +112,17 @@ def _equivalence(eq: Equivalence) -> None:
         raise typer.Exit(3)
 
 
+def _placement_note(res: RunResult) -> None:
+    """chip.placement orders cores across chips: on one chip every placement is the same map."""
+    from tnpipe.log import err
+
+    placement = (res.chip or {}).get("placement")
+    if placement and res.chips == 1:
+        err.print(f"note: placement {placement!r}: the network fits one chip, where every placement gives the same "
+                  "map (placement decides which chip a core goes to); it matters from 2 chips on",
+                  highlight=False, soft_wrap=True)
+
+
 def _check_run_folder(target: Path) -> None:
     """A recipe given where a run folder is expected is the likeliest slip: say so."""
     from tnpipe.errors import ArtifactError
@@ -93,6 +134,10 @@ def _check_run_folder(target: Path) -> None:
                             f"tnpipe deploy --plan-only {target} --network NAME")
     if not target.is_dir():
         raise ArtifactError(f"{target}: run folder not found; expected results/NAME/NET made by `tnpipe train`")
+    if not (target / "train.json").is_file() and not (target / "network.npz").is_file():
+        raise ArtifactError(f"{target}: no trained network here (train.json, network.npz); train one first, e.g. "
+                            f"`tnpipe train recipes/NAME.toml --network NET` (it writes results/NAME/NET), then "
+                            f"`tnpipe deploy results/NAME/NET`")
     if (target / "train.json").is_file() and not (target / "network.npz").is_file():
         raise ArtifactError(f"{target / 'network.npz'}: not found; the run's exported network is missing "
                             "(train it again with `tnpipe train ... --force`)")
@@ -124,12 +169,23 @@ def deploy(
         if plan_only:
             _plan_only(target, network, overrides)
             return
-        _check_run_folder(target)
-        from tnpipe.deploy import deploy as deploy_stage
+        from tnpipe.settings import check_sections
 
-        out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
-                           overrides=overrides, coremap=coremap, spike_frames=spike_frames)
+        check_sections(overrides, ("chip",), "deploy")
+        _check_run_folder(target)
+        require_device(device)
+        from tnpipe.deploy import deploy as deploy_stage
+        from tnpipe.log import heartbeat
+
+        with heartbeat(lambda: f"deploy {target}: mapping, simulating the chip (the first deploy in a "
+                                "session also compiles its kernels), verifying"):
+            out = deploy_stage(target, frames=frames, tick_hz=tick_hz, device=device, force=force,
+                               overrides=overrides, coremap=coremap, spike_frames=spike_frames)
         if out.status == "reused":
             err.print(f"{target}: result.json was made from this network, run and chip settings; "
                       "reused (use --force to redo)")
+        if out.set_aside is not None:
+            err.print(f"{target}: the earlier deployment (other chip settings, frames or network) was moved to "
+                      f"{out.set_aside}; result.json now holds this one", highlight=False, soft_wrap=True)
         _print_result(out.record)
+        _placement_note(out.record)

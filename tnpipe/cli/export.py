@@ -7,11 +7,20 @@ from pathlib import Path
 import typer
 
 from tnpipe.cli.app import app, user_errors
+from tnpipe.cli.options import Command
 
 FORMATS = ("nir",)
 
 
-@app.command("export")
+def _check_run(run_dir: Path) -> None:
+    """The run folder exists, before torch is imported (a typo answers at once)."""
+    from tnpipe.errors import ArtifactError
+
+    if not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: no such run folder; expected results/NAME/NET from `tnpipe train`")
+
+
+@app.command("export", cls=Command)
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="run folder from `tnpipe train`, e.g. results/cifar10/1chip"),
     fmt: str = typer.Option("nir", "--format", help="exchange format: nir (Neuromorphic Intermediate Representation)"),
@@ -29,6 +38,8 @@ def export_cmd(
             from tnpipe.errors import TnpipeError
 
             raise TnpipeError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        _check_run(run_dir)
+        # torch: imported once the run folder is known good
         from tnpipe.log import console
         from tnpipe.nn.nir_export import export_nir
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 try:   # typer >= 0.20 carries its own copy of click; older versions use click itself
     from typer._click.exceptions import NoSuchOption
@@ -23,6 +23,24 @@ def check_device(value: str | None) -> str | None:
     if value.startswith("cuda:") and value[5:].isdigit():
         return value
     raise typer.BadParameter(f"{value!r}: expected {DEVICE_HELP}")
+
+
+def require_device(device: str) -> None:
+    """The device asked for is on this machine: one line, the same in every command, before
+    any work (torch is imported only when CUDA is asked for)."""
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    from tnpipe.errors import TnpipeError
+
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n == 0:
+        raise TnpipeError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    index = int(device[5:]) if device.startswith("cuda:") else 0
+    if index >= n:
+        raise TnpipeError(f"--device {device}: this machine has {n} CUDA device(s), cuda:0..cuda:{n - 1}; "
+                          "use one of those or --device cpu")
 
 
 def check_rate(value: float | None) -> float | None:
@@ -45,9 +63,42 @@ def setting_hint(option: str) -> str:
     return ""
 
 
+def _plain_flags(params: list) -> list:
+    """An on/off flag takes no value: no `<bool>` beside it in --help (it read as `--resume true`)."""
+    for p in params:
+        if getattr(p, "is_flag", False):
+            p.metavar = ""
+    return params
+
+
+def _one_line_paragraphs(text: str | None) -> str | None:
+    """A docstring's paragraphs, each joined into one line, so that --help rewraps them to the
+    terminal instead of breaking at the source's line ends ("keeping the last / epoch's ...")."""
+    if not text:
+        return text
+    import inspect
+
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(text).split("\n\n"))
+
+
+class Group(TyperGroup):
+    """The top-level command group: flags shown without `<bool>`."""
+
+    def get_params(self, ctx):
+        return _plain_flags(super().get_params(ctx))
+
+
 class Command(TyperCommand):
     """A Typer command whose unknown-option error names the --set form of a recipe setting
-    (click itself suggests close option names: --netwrk -> --network)."""
+    (click itself suggests close option names: --netwrk -> --network); flags shown without
+    `<bool>`, help paragraphs rewrapped to the terminal."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help = _one_line_paragraphs(self.help)
+
+    def get_params(self, ctx):
+        return _plain_flags(super().get_params(ctx))
 
     def parse_args(self, ctx, args):
         try:

@@ -12,36 +12,46 @@ from tnpipe.cli.options import Command
 from tnpipe.data import NAMES_HELP
 from tnpipe.errors import DataError, TnpipeError
 
-COLUMNS = ("dataset", "train", "test", "input (C,H,W)", "classes", "data", "seconds", "folder")
+COLUMNS = ("dataset", "train", "test", "input (C,H,W)", "classes", "data", "seconds")
 
 
 def _table(outcomes):
+    """The prepared sets (fits 80 columns); each folder is named on its own line after it."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title="prepared datasets")
+    table = Table(title="prepared datasets", box=box.SIMPLE_HEAD, show_edge=False)
     for col in COLUMNS:
-        table.add_column(col, justify="right" if col in ("train", "test", "classes", "seconds") else "left")
+        table.add_column(col, justify="right" if col in ("train", "test", "classes", "seconds") else "left",
+                         no_wrap=True)
     for o in outcomes:
         r = o.record
         table.add_row(r.name, str(r.counts.get("train", 0)), str(r.counts.get("test", 0)),
                       "x".join(map(str, r.input_shape)), str(r.num_classes),
                       "synthetic" if r.synthetic else "real",
-                      "reused (verified)" if o.status == "reused" else f"{o.seconds:.1f}", str(o.path))
+                      "reused" if o.status == "reused" else f"{o.seconds:.1f}")
     return table
+
+
+def _folders(outcomes) -> list[str]:
+    return [f"{o.record.name}: {o.path}" + (" (reused: it verifies and was made with these settings)"
+                                             if o.status == "reused" else "") for o in outcomes]
 
 
 def _prepare_each(chosen: list[str], **kw) -> tuple[list, list[str]]:
     """Every dataset in turn; with several, a failing one is reported and the rest go on."""
     from rich.markup import escape
 
-    from tnpipe.log import err
+    from tnpipe.log import err, heartbeat
     from tnpipe.prepare import prepare as prepare_stage
 
     done, failed = [], []
     for n in chosen:
-        err.print(f"[bold]prepare[/] {n}{' (synthetic)' if kw['synthetic'] else ''} ...")
+        what = f"prepare {n}{' (synthetic)' if kw['synthetic'] else ''}"
+        err.print(f"[bold]{what}[/] ...")
         try:
-            done.append(prepare_stage(n, **kw))
+            with heartbeat(lambda what=what: f"{what}: reading and transforming"):
+                done.append(prepare_stage(n, **kw))
         except TnpipeError as e:
             if len(chosen) == 1:
                 raise
@@ -72,6 +82,10 @@ def prepare(
                                      download=download, force=force)
         if done:
             console.print(_table(done))
+            for line in _folders(done):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
         if failed:
+            rest = ("none was prepared" if not done else
+                    f"the others were prepared ({', '.join(o.record.name for o in done)})")
             raise DataError(f"{len(failed)} of {len(chosen)} datasets failed: {', '.join(failed)} "
-                            f"(each error is above); the others were prepared")
+                            f"(each error is above); {rest}")

@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from tnpipe.cli.app import app, user_errors
-from tnpipe.cli.options import DEVICE_HELP, Command, check_device
+from tnpipe.cli.options import DEVICE_HELP, Command, check_device, require_device
 from tnpipe.data import NAMES_HELP
 from tnpipe.errors import TrainingInterrupted
 
 COLOURS = {"done": "green", "reused": "cyan", "failed": "bold red"}
+NEXT_STAGE = {"prepare": "train", "train": "deploy"}
 
 
 def _show(o) -> None:
@@ -33,6 +34,7 @@ def _not_exact(results: list[Path]) -> list[Path]:
 def _finish(summary, chosen: list[str], plot: bool) -> None:
     """The report of what was deployed, then each failure on its own line (exit 1), else
     each run whose chip is not exactly its trained network (exit 3, as `deploy`)."""
+    # show_run_report prints; what it writes and replaces is tnpipe.report.rewrite_full's policy
     from tnpipe.cli.report import show_run_report
     from tnpipe.log import err
 
@@ -40,9 +42,10 @@ def _finish(summary, chosen: list[str], plot: bool) -> None:
               "dataset(s) deployed", highlight=False)
     if summary.results:
         show_run_report(summary.results, plot)
-    if not summary.ok:
-        for o in summary.failures:
-            err.print(f"[bold red]failed:[/] {o.dataset} at {o.stage}: {o.detail}", highlight=False, soft_wrap=True)
+    if not summary.ok:   # each error was printed once, on its stage's line above
+        where = ", ".join(f"{o.dataset} at {o.stage}" for o in summary.failures)
+        err.print(f"[bold red]error:[/] {len(summary.failures)} of {len(chosen)} dataset(s) failed: {where} "
+                  "(each error is above)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     for p in (bad := _not_exact(summary.results)):
         err.print(f"[bold red]error:[/] {p}: the chip is not exactly the trained network (see its equivalence)",
@@ -81,22 +84,34 @@ def run(
     tensorboard: Annotated[bool, typer.Option(help="Also write TensorBoard events into each run folder's tensorboard/ (needs the tensorboard package).")] = False,
 ) -> None:
     """Chain prepare -> train -> deploy for each dataset (reusing verified stages), then print the report."""
-    from tnpipe.log import err
+    from tnpipe.log import err, heartbeat
     from tnpipe.run import RunOptions, check_settings, choose_datasets, run_pipeline
 
     with user_errors():
         chosen = choose_datasets(names, all_, synthetic, raw_root)
+        require_device(device)
         opt = RunOptions(network, synthetic, raw_root, device, force, tuple(set_ or ()), frames,
                          tensorboard=tensorboard, resume=resume)
         check_settings(chosen, opt)
         err.print(f"[bold]run[/] {len(chosen)} dataset(s), network {network!r}"
                   f"{', synthetic stand-ins' if synthetic else ''}: {' '.join(chosen)}", highlight=False)
 
+        now = {"dataset": "", "stage": None}   # what runs, for the heartbeat (train prints its own epochs)
+
         def header(i: int, n: int, dataset: str) -> None:
             err.print(f"[bold][{i}/{n}] {dataset}[/] {network}", highlight=False)
+            now.update(dataset=dataset, stage="prepare")
+
+        def stage_done(o) -> None:
+            _show(o)
+            now["stage"] = None if o.status == "failed" else NEXT_STAGE.get(o.stage)
+
+        def label() -> str | None:
+            return f"{now['dataset']:<24} {now['stage']}" if now["stage"] in ("prepare", "deploy") else None
 
         try:
-            summary = run_pipeline(chosen, opt, on_stage=_show, on_dataset=header)
+            with heartbeat(label):
+                summary = run_pipeline(chosen, opt, on_stage=stage_done, on_dataset=header)
         except TrainingInterrupted as e:
             again = _resume_command(names, all_, opt)
             raise TrainingInterrupted(f"{e.detail}; continue with: {again}") from None

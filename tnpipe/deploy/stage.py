@@ -59,6 +59,27 @@ class DeployOutcome:
     path: Path                 # result.json
     record: RunResult
     seconds: float
+    set_aside: Path | None = None   # where an earlier deployment with other settings was moved
+
+
+DEPLOY_FILES = ("result.json", "coremap.npz", "coremap.json")
+
+
+def keep_earlier(run_dir: Path, source: dict[str, Any], names: Sequence[str] = DEPLOY_FILES) -> Path | None:
+    """An earlier deployment made from anything else (other chip settings, frames, sample,
+    network) is moved into previous-deploy-TIME/, never overwritten; one made from the same
+    (a --force redo) is replaced by its identical recomputation. `names`: what this deploy
+    will write (with --coremap only result.json: the run folder's map stays)."""
+    from tnpipe.aside import set_aside
+
+    path = Path(run_dir) / RESULT_NAME
+    if not path.is_file():
+        return None
+    try:
+        same = load_result(path).made_from == source
+    except ArtifactError:
+        same = False   # unreadable: kept aside too, for whoever wants to look at it
+    return None if same else set_aside(run_dir, names, "deploy")
 
 
 def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames: int | None = None,
@@ -130,11 +151,18 @@ def _deploy_locked(run_dir: Path, frames, tick_hz, device, force, overrides, cor
     old = None if force or coremap is not None else _reusable(run_dir / RESULT_NAME, source)
     if old is not None:
         return DeployOutcome("reused", run_dir / RESULT_NAME, old, time.perf_counter() - t0)
-    result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
-    result = dataclasses.replace(result, chip=dataclasses.asdict(chip), made_from=source,
-                                 seconds=time.perf_counter() - t0)
-    save_result(run_dir / RESULT_NAME, result)
-    return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0)
+    moved = keep_earlier(run_dir, source, DEPLOY_FILES if coremap is None else (RESULT_NAME,))
+    try:
+        result = _simulate_run(run_dir, record, chip, device, coremap, spike_frames)
+        result = dataclasses.replace(result, chip=dataclasses.asdict(chip), made_from=source,
+                                     seconds=time.perf_counter() - t0)
+        save_result(run_dir / RESULT_NAME, result)
+    except BaseException:
+        from tnpipe.aside import put_back
+
+        put_back(moved, run_dir)   # a failed deploy leaves the earlier deployment where it was
+        raise
+    return DeployOutcome("done", run_dir / RESULT_NAME, result, time.perf_counter() - t0, moved)
 
 
 def _test_frames(record: TrainingRecord, frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,8 @@ def load_recipe(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Reci
             networks[key] = str(value)
             continue
         if section not in SECTIONS:
-            raise RecipeError(f"--set {ov!r}: unknown section {section!r}; valid sections: {', '.join(SECTIONS)}, networks")
+            raise RecipeError(f"--set {ov!r}: unknown section {section!r}{did_you_mean(section, [*SECTIONS, 'networks'])}; "
+                              f"valid sections: {', '.join(SECTIONS)}, networks")
         values[section][key] = value
     if "name" not in values["data"]:
         raise RecipeError(f"{path}: [data] needs a 'name' (the dataset, e.g. \"cifar10\")")

@@ -7,6 +7,7 @@ explained in the recipes' comments. `validate()` refuses impossible values with 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from tnpipe.errors import RecipeError
@@ -55,6 +56,9 @@ class TrainCfg:
     # the 8-chip net of one recipe need different schedules. Precedence: [train] <
     # per_network.NAME < --set train.KEY=VALUE.
     per_network: dict = field(default_factory=dict)
+    # a network named for a chip budget (half, 1chip, Nchip) that needs more cores than its
+    # name allows is refused before training (tnpipe/chip/budget.py) unless this is true
+    allow_over_budget: bool = False
 
     def for_network(self, name: str, overrides: list[str] | tuple[str, ...] = (), where: str = "[train]") -> TrainCfg:
         """The settings network `name` trains with: per_network[name] applied, then the
@@ -83,5 +87,26 @@ class TrainCfg:
             raise RecipeError(f"{where}.bias_lr_scale: {self.bias_lr_scale} must be > 0 (the biases' lr = lr x this)")
         if self.time_budget_min < 0:
             raise RecipeError(f"{where}.time_budget_min: {self.time_budget_min} must be >= 0 (0 = no budget)")
+        self._check_numbers(where)
         if any(not 0.0 < f < 1.0 for f in self.lr_drops):
+            raise RecipeError(f"{where}.lr_drops: {self.lr_drops} must be fractions of training in (0, 1)")
+
+    # (field, lowest, highest, lowest allowed itself): every number the optimiser and the loss
+    # read, so a bad --set is refused in one line before an earlier run is moved aside
+    RANGES = (("lr", 0.0, math.inf, False), ("momentum", 0.0, 1.0, True), ("weight_decay", 0.0, math.inf, True),
+              ("sparsity_gamma", 0.0, math.inf, True), ("vote_scale", 0.0, math.inf, False),
+              ("init_scale", 0.0, math.inf, False), ("bn_momentum", 0.0, 1.0, False),
+              ("threads", 0, 4096, True), ("seed", 0, 2**32 - 1, True), ("time_budget_min", 0.0, math.inf, True))
+
+    def _check_numbers(self, where: str) -> None:
+        for name, lo, hi, lo_ok in self.RANGES:
+            v = getattr(self, name)
+            ok = math.isfinite(v) and (v >= lo if lo_ok else v > lo) and v <= hi
+            if name == "momentum":
+                ok = ok and v < 1.0
+            if not ok:
+                low = f">= {lo}" if lo_ok else f"> {lo}"
+                high = "" if hi == math.inf else f" and {'<' if name == 'momentum' else '<='} {hi}"
+                raise RecipeError(f"{where}.{name}: {v!r} must be a finite number {low}{high}")
+        if any(not math.isfinite(f) for f in self.lr_drops):
             raise RecipeError(f"{where}.lr_drops: {self.lr_drops} must be fractions of training in (0, 1)")

@@ -32,6 +32,8 @@ The package, along its seams:
     render.py     csv, markdown, rich tables
     plot.py       report.png (labels.py places its labels); floorplan.py the chip floorplans;
     curves.py     training curves from metrics.csv; figures.py what the pictures share
+    write.py      where the files go and what they may replace (a filtered view never
+                  replaces the full report in the results root)
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from tnpipe.report.notes import footnotes, provenance
 from tnpipe.report.paper import PAPER_CITATION, PaperRow, load_paper_table
 from tnpipe.report.render import print_table, render_csv, render_markdown, render_table, write_files
 from tnpipe.report.row import Row
+from tnpipe.report.write import REPORT_FILES, Written, destination, rewrite_full, write_report
 
 __all__ = [
     "PAPER_CITATION", "NoResults", "PaperRow", "load_paper_table", "Row", "Report", "find_results", "collect",
     "check_names", "fmt_sig", "fmt_pct", "COLUMN", "render_csv", "render_markdown", "render_table",
-    "print_table", "write_files", "footnotes", "provenance",
+    "print_table", "write_files", "footnotes", "provenance", "REPORT_FILES", "Written", "destination",
+    "write_report", "rewrite_full",
 ]

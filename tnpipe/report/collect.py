@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from tnpipe import paths
-from tnpipe.artifacts import environment, load_result
+from tnpipe.artifacts import RunResult, environment, load_result
 from tnpipe.data import DATASET_NAMES
 from tnpipe.data import check_names as check_registry
 from tnpipe.errors import ArtifactError, TnpipeError
@@ -48,6 +48,7 @@ class Report:
     skipped: list[tuple[Path, str]] = field(default_factory=list)   # (file, why) of unreadable results
     root: Path = Path("results")
     env: dict[str, Any] = field(default_factory=dict)
+    full: bool = True   # every result under root, unfiltered: the only kind written into root (report.write)
 
     @cached_property
     def frame(self) -> pd.DataFrame:
@@ -63,12 +64,30 @@ def find_results(root: Path) -> list[Path]:
             f"{root}: results root not found; run `tnpipe deploy RUN_DIR` or `tnpipe run` first, "
             "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them"
         )
-    found = sorted(p for p in root.rglob("result.json") if p.is_file())
+    # previous-TIME/ folders hold runs (and their deployments) set aside by --force: kept, not reported
+    found = sorted(p for p in root.rglob("result.json")
+                   if p.is_file() and not any(part.startswith("previous-") for part in p.relative_to(root).parts))
     if not found:
         raise ArtifactError(
             f"{root}: no result.json under the results root; run `tnpipe deploy RUN_DIR` or `tnpipe run` first"
         )
     return found
+
+
+def stale(path: Path, result: RunResult) -> str:
+    """Why a result no longer belongs to its run folder's network ('' when it does, or when
+    it cannot be told): retrained since deploying, network.npz differs from the one the
+    result records (made_from.network_sha256)."""
+    from tnpipe.artifacts import sha256_file
+
+    made = result.made_from
+    npz = Path(path).parent / "network.npz"
+    if not isinstance(made, dict) or "network_sha256" not in made or not npz.is_file():
+        return ""
+    if sha256_file(npz) == made["network_sha256"]:
+        return ""
+    return (f"{path}: made from an earlier network.npz (the run was trained again since); not reported as the "
+            f"new network's: run `tnpipe deploy {Path(path).parent}`")
 
 
 def _order_key(row: Row) -> tuple:
@@ -126,6 +145,10 @@ def collect(
         except TnpipeError as e:
             skipped.append((p, str(e)))
             continue
+        why = stale(p, res)
+        if why:
+            skipped.append((p, why))
+            continue
         row = Row(res, p, None)
         row.paper = paper.get(row.dataset)
         keep = ((wanted is None or row.dataset in wanted) and (not networks or row.network in networks)
@@ -135,4 +158,5 @@ def collect(
     if not rows:
         raise _no_results(root, names, networks, synthetic, skipped)
     rows.sort(key=_order_key)
-    return Report(rows=rows, skipped=skipped, root=root, env=environment())
+    full = files is None and not names and not networks and synthetic is None
+    return Report(rows=rows, skipped=skipped, root=root, env=environment(), full=full)

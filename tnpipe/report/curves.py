@@ -40,6 +40,14 @@ def run_facts(row: Row) -> tuple[list[str], float | None]:
     return [t for t in rec.network_text.split() if t != "D"], rec.hw_test_acc
 
 
+def run_seconds(row: Row) -> float | None:
+    """The run's whole training time as train.json records it (None: no readable train.json)."""
+    try:
+        return TrainingRecord.load(row.run_dir).seconds
+    except ArtifactError:
+        return None
+
+
 def _layer_label(name: str, tokens: list[str]) -> str:
     """"L0 S-8 (transduction)", "L3 P-32(2)": the column's layer with its Eedn token."""
     i = int(name[1:]) if name[1:].isdigit() else -1
@@ -91,11 +99,15 @@ def plot_curves(row: Row, metrics: pd.DataFrame, path: Path) -> Path:
         ax.tick_params(labelsize=7)
         if len(ep) < 12:
             ax.set_xticks(list(ep))
-    total = metrics["seconds"].sum()
+    seconds = run_seconds(row)
+    # train.json's seconds (what `tnpipe train` printed: epochs plus statistics pass and export);
+    # the epochs' own sum only where the run folder has no readable train.json
+    total = f"{seconds:.1f} s of training" if seconds is not None else \
+        f"{metrics['seconds'].sum():.0f} s in epochs"
     final = f"hardware-mode test accuracy {100 * hw_acc:.2f}%" if hw_acc is not None else \
         f"last test accuracy {100 * metrics['test_acc'].iloc[-1]:.2f}% (float graph)"
     fig.suptitle(f"{row.dataset}{' (synthetic stand-in)' if row.synthetic else ''} {row.network}: "
-                 f"{len(ep)} epoch{'' if len(ep) == 1 else 's'}, {total:.0f} s of training; {final}", fontsize=9)
+                 f"{len(ep)} epoch{'' if len(ep) == 1 else 's'}, {total}; {final}", fontsize=9)
     fig.tight_layout()
     save(fig, path)
     plt.close(fig)

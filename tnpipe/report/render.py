@@ -14,7 +14,7 @@ from tnpipe.report import columns as C
 from tnpipe.report.collect import Report
 from tnpipe.report.notes import footnotes, provenance
 
-TERMINAL_WIDTH = 100   # the compact tables are checked to fit this many columns (tests)
+TERMINAL_WIDTH = 80   # the compact tables are checked to fit this many columns (tests, at 80 and 100)
 
 
 def render_csv(report: Report) -> str:
@@ -60,13 +60,16 @@ def render_table(report: Report, cols: Sequence[C.Column] = C.WIDE, title: str |
     for c in cols:
         table.add_column(c.title.replace(" ", "\n", 1), justify="right" if c.numeric else "left",
                          style="cyan" if c.key.startswith("paper") else None, no_wrap=True)
+    from rich.text import Text
+
     for synthetic, row in zip(report.frame["synthetic"], cells(report, cols), strict=True):
-        table.add_row(*row, style="dim" if synthetic else None)
+        # Text: a cell is shown literally ("[red]" in a network name is not rich markup)
+        table.add_row(*(Text(c) for c in row), style="dim" if synthetic else None)
     return table
 
 
 def tables(report: Report, wide: bool = False) -> list:
-    """What `tnpipe report` prints: by default two tables that fit 100 columns (ours, then
+    """What `tnpipe report` prints: by default two tables that fit 80 columns (ours, then
     the paper's row beside each), or with `wide` one table with every column (as report.md).
     Their notes are printed after them (print_table), wrapped to the terminal, not the table."""
     if wide:
@@ -83,13 +86,16 @@ def print_table(report: Report, console, wide: bool = False) -> None:
     Then the footnotes and provenance, wrapped to the terminal's width."""
     for table in tables(report, wide):
         need = console.measure(table, options=console.options.update_width(1000)).maximum
-        old = console.width
-        console.width = max(old, need)   # Console.print(width=) is clamped to the console's width
+        # Console.print(width=) is clamped to the console's width; widen, then restore the
+        # console's own setting (None = follow the terminal/COLUMNS), not the width it had now
+        pinned = getattr(console, "_width", None)
+        console.width = max(console.width, need)
         try:
             console.print(table)
         finally:
-            console.width = old
-    for line in footnotes(report) + provenance(report):
+            console._width = pinned
+    legend = [] if wide else [C.LEGEND]
+    for line in legend + footnotes(report) + provenance(report):
         console.print(line, highlight=False, markup=False)
 
 

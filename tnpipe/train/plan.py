@@ -47,7 +47,8 @@ def run_key(recipe_dict: dict[str, Any], network_text: str, seed: int, synthetic
     # settings that change speed, not the outcome, stay out (threads, eval batch); a setting
     # added later stays out at its default, so runs trained before it existed keep their key
     train_cfg = {k: v for k, v in recipe_dict["train"].items()
-                 if k not in ("per_network", "threads", "eval_batch_size") and LATER_DEFAULTS.get(k, object()) != v}
+                 if k not in ("per_network", "threads", "eval_batch_size", "allow_over_budget")
+                 and LATER_DEFAULTS.get(k, object()) != v}
     blob = json.dumps({"data": recipe_dict["data"], "train": train_cfg, "network": network_text,
                        "seed": seed, "synthetic": synthetic, "prepared": prepared_files},
                       sort_keys=True)
@@ -65,7 +66,9 @@ def plan_run(recipe_path: Path, network: str, overrides: Sequence[str] = (), see
     name = recipe.data.name
     if name in DATASET_NAMES:  # a test may train on an ad-hoc prepared set; it is checked after loading
         source = get_dataset(name)
-        parse_network(net_text, source.input_shape(recipe.data), source.num_classes)
+        spec = parse_network(net_text, source.input_shape(recipe.data), source.num_classes)
+        if not cfg.allow_over_budget:
+            check_cores(network, spec, str(recipe.path))
     prep = paths.prepared_dir(name, synthetic)
     if not (prep / "meta.json").is_file():
         flag = " --synthetic" if synthetic else ""
@@ -82,6 +85,19 @@ def plan_run(recipe_path: Path, network: str, overrides: Sequence[str] = (), see
     key = run_key(recipe_dict, net_text, seed, synthetic, files)
     return RunPlan(name, network, net_text, cfg, seed, synthetic, recipe_dict, prep,
                    paths.run_dir(name, network, synthetic), key)
+
+
+def check_cores(name: str, spec, where: str) -> None:
+    """A network named for a chip budget (half, 1chip, Nchip) mapped before any data is read:
+    refused when it needs more cores than its name allows (tnpipe.chip.budget)."""
+    from tnpipe.chip.budget import budget_of, check_budget
+
+    if budget_of(name) is None:
+        return
+    from tnpipe.artifacts import describe_architecture
+    from tnpipe.chip.mapper import map_network
+
+    check_budget(name, map_network(describe_architecture(spec)).n_cores, where)
 
 
 def finished_record(plan: RunPlan) -> TrainingRecord | None:

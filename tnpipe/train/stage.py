@@ -2,7 +2,8 @@
 
 Nothing an earlier run wrote is lost: an unfinished run (or a finished one with other
 settings) is refused without --resume or --force, and --force moves the old train.log,
-checkpoint.pt, metrics.csv, train.json and network.npz into `previous-TIME/` before
+checkpoint.pt, metrics.csv, train.json, network.npz and its deployment (result.json,
+coremap.*, network.nir) into `previous-TIME/` before
 starting over. One writer per
 run folder (tnpipe.locks). SIGINT/SIGTERM end the run between steps with the last
 epoch's checkpoint kept and the exact command that continues it (TrainingInterrupted).
@@ -11,7 +12,6 @@ epoch's checkpoint kept and the exact command that continues it (TrainingInterru
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +33,10 @@ from tnpipe.train.plan import RunPlan, finished_record, plan_run
 
 # what a new start would overwrite: the log, the checkpoint, the metrics, and the record and
 # network of a finished earlier run (left in place, they would pass for the new run's)
-RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv", "train.json", "network.npz")
+RUN_FILES = ("train.log", CHECKPOINT_NAME, "metrics.csv", "train.json", "network.npz",
+             # and what was derived from that network: left in place, an earlier deployment or
+             # export would pass for the new network's
+             "result.json", "coremap.npz", "coremap.json", "network.nir")
 
 
 @dataclass
@@ -72,19 +75,12 @@ def check_earlier_run(plan: RunPlan, resume: bool, force: bool, command: str) ->
 
 def set_aside(run_dir: Path) -> Path | None:
     """Move an earlier run's RUN_FILES into run_dir/previous-TIME/ (kept)."""
-    found = [run_dir / f for f in RUN_FILES if (run_dir / f).exists()]
-    if not found:
-        return None
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    dest, n = run_dir / f"previous-{stamp}", 1
-    while dest.exists():
-        n += 1
-        dest = run_dir / f"previous-{stamp}-{n}"
-    dest.mkdir(parents=True)
-    for f in found:
-        shutil.move(str(f), str(dest / f.name))
-    console.print(f"{run_dir}: the earlier run's {', '.join(f.name for f in found)} moved to {dest}",
-                  highlight=False, soft_wrap=True)
+    from tnpipe.aside import set_aside as move_aside
+
+    dest = move_aside(run_dir, RUN_FILES)
+    if dest is not None:
+        moved = ", ".join(f for f in RUN_FILES if (dest / f).exists())
+        console.print(f"{run_dir}: the earlier run's {moved} moved to {dest}", highlight=False, soft_wrap=True)
     return dest
 
 
@@ -120,11 +116,14 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
 def _train_and_finish(plan: RunPlan, device: str, dist: Dist, resume: bool, force: bool,
                       on_epoch_end: EpochHook | None, command: str, t_start: float,
                       tensorboard: bool = False) -> TrainingRecord | None:
-    if dist.main and (force or not (plan.run_dir / CHECKPOINT_NAME).is_file()):
-        set_aside(plan.run_dir)     # a fresh start: nothing of an earlier run is overwritten
-    dist.barrier()
+    fresh = force or not (plan.run_dir / CHECKPOINT_NAME).is_file()
     with stop_on_signals() as stop:
+        # data, network, model, precision and optimiser are built (every input and setting
+        # checked) BEFORE an earlier run is moved: a refused start changes nothing
         run = TrainingRun.start(plan, device, dist, resume, force)
+        if dist.main and fresh:
+            set_aside(plan.run_dir)     # a fresh start: nothing of an earlier run is overwritten
+        dist.barrier()
         run.stop = stop
         if tensorboard and dist.main:
             run.tensorboard = open_tensorboard(plan.run_dir, run.start_epoch)
