@@ -53,15 +53,15 @@ class Equivalence:
         return dataclasses.asdict(self)
 
 
-def validate_result(obj: dict[str, Any], where: str) -> None:
-    if obj.get("format_version") != RESULT_FORMAT_VERSION:
-        raise ArtifactError(
-            f"{where}: result format_version {obj.get('format_version')!r}; expected {RESULT_FORMAT_VERSION} "
-            "(re-run `tnpipe deploy` to regenerate it)"
-        )
-    check_fields(obj, RESULT_REQUIRED, where, "result")
-    with fix_hint(f"re-run `tnpipe deploy {Path(where).parent} --force` to regenerate it"):
-        check_values(obj, where)
+@dataclass
+class EnergyModel:
+    """The energy/timing profile a result's estimates come from (tnpipe.chip.energy)."""
+
+    profile: str
+    voltage: float | None = None
+    constants: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    model_estimate: bool = True
 
 
 FRACTIONS = ("accuracy_chip", "accuracy_graph", "agreement")
