@@ -56,7 +56,7 @@ def test_result_json_bad_values_refused_in_one_line(tmp_path, key, value, messag
 
 def test_result_json_as_written_loads(tmp_path):   # negative control for the cases above
     path = write_json_text(tmp_path / "result.json", json.dumps(make_result("cifar10", "1chip", False)))
-    assert load_result(path)["cores"] == 3901
+    assert load_result(path).cores == 3901
 
 
 def test_json_deep_huge_and_overflowing_values(tmp_path):
@@ -73,10 +73,11 @@ def test_json_deep_huge_and_overflowing_values(tmp_path):
 
 
 def test_report_shows_markup_literally_and_skips_control_codes(roots):
-    from tnpipe.artifacts import save_result
+    from tnpipe.artifacts import RunResult, save_result
 
     r = roots["results"]
-    save_result(r / "cifar10" / "x" / "result.json", make_result("cifar10", "[red]evil[/red]", False))
+    save_result(r / "cifar10" / "x" / "result.json",
+                RunResult.from_json(make_result("cifar10", "[red]evil[/red]", False), "test"))
     bad = make_result("gtsrb", "1chip", False)
     bad["network"] = "\x1b]0;owned\x07"
     write_json_text(r / "gtsrb" / "1chip" / "result.json", json.dumps(bad))

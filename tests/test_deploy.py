@@ -234,7 +234,9 @@ def test_a_second_chip_profile_is_one_file(run_dir, profiles):
     base = deploy(run_dir, frames=8).record
     assert base.chips == 1 and base.energy_model.profile == "truenorth-1.0v"
     res = deploy(run_dir, frames=8, overrides=("chip.profile=mesh-4x4",)).record
-    cm = CoreMap.load(run_dir)
+    from tnpipe.chip.profile import load_profile
+
+    cm = CoreMap.load(run_dir, load_profile("mesh-4x4").spec)   # checked against its own chip
     assert (cm.spec.chip_width, cm.spec.chip_height, cm.spec.cores_per_chip) == (4, 4, 16)
     assert res.chips == cm.chips == -(-res.cores // 16) > 1 and res.floorplan.width == 4
     assert res.energy_model.profile == "mesh-4x4" and res.chip["profile"] == "mesh-4x4"
@@ -247,6 +249,6 @@ def test_a_profile_with_a_wrong_core_key_is_one_line(run_dir, profiles):
     from tnpipe.errors import RecipeError
 
     (profiles / "bad.toml").write_text(SMALL_MESH.replace("chip_width = 4", "chip_wide = 4"))
-    with pytest.raises(RecipeError, match=r"bad.toml: \[core\]: unknown key 'chip_wide'; valid keys: axons"):
+    with pytest.raises(RecipeError, match=r"bad.toml: \[core\]: unknown key 'chip_wide' \(did you mean 'chip_width'\?\); valid keys: axons"):
         deploy(run_dir, frames=8, overrides=("chip.profile=bad",))
     assert not (run_dir / "result.json").exists()

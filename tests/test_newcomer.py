@@ -108,7 +108,10 @@ def test_curves_title_gives_the_training_time_train_json_records(tmp_path, monke
     cols = ["epoch", "loss", "train_acc", "test_acc", "lr", "seconds"]
     for e in (1, 2):
         write_row(tmp_path, dict(zip(cols, [e, 1.0, 0.5, 0.5, 0.01, 84.5], strict=True)))   # 169 s in epochs
-    row = Row({"dataset": "fsdd", "network": "cpu", "synthetic": False}, tmp_path / "result.json", None)
+    from tests.test_report import make_result
+    from tnpipe.artifacts import RunResult
+
+    row = Row(RunResult.from_json(make_result("fsdd", "cpu", False), "test"), tmp_path / "result.json", None)
     titles = []
     monkeypatch.setattr(curves, "save", lambda fig, path: titles.append(fig._suptitle.get_text()))
     curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")

@@ -60,7 +60,7 @@ def test_train_force_with_a_bad_setting_refuses_before_moving_the_run(finished, 
     line = res.stderr.strip()
     assert len(line.splitlines()) == 1 and line.startswith("error: ") and message in line, line
     assert snapshot(rd) == before                      # nothing moved aside, nothing written
-    assert not any(p.name.startswith("previous-") for p in rd.iterdir())
+    assert not any(p.name.startswith("previous-") for p in rd.iterdir()), sorted(p.name for p in rd.iterdir())
 
 
 def test_deploy_set_names_only_chip_settings(finished):

@@ -30,12 +30,12 @@ def test_redeploy_with_other_chip_settings_keeps_the_earlier_one(run_dir):  # no
     assert sorted(p.name for p in kept[0].iterdir()) == ["coremap.json", "coremap.npz", "result.json"]
     assert f"the earlier deployment (other chip settings, frames or network) was moved to {kept[0]}" in \
         " ".join(res.stderr.split())
-    assert load_result(run_dir / "result.json")["chip"]["placement"] == "snake"
+    assert load_result(run_dir / "result.json").chip["placement"] == "snake"
     # one chip: the output says placement is moot there (and it is: hops and cores equal)
     assert "the network fits one chip, where every placement gives the same map" in " ".join(res.stderr.split())
     old = load_result(kept[0] / "result.json")
     new = load_result(run_dir / "result.json")
-    assert new["chips"] == 1 and (old["hops_per_frame"], old["mw"]) == (new["hops_per_frame"], new["mw"])
+    assert new.chips == 1 and (old.hops_per_frame, old.mw) == (new.hops_per_frame, new.mw)
     # negative control: the same settings again are reused, nothing more is set aside
     again = deploy(run_dir, "--set", "chip.placement=snake")
     assert "reused" in again.stderr
@@ -49,7 +49,7 @@ def test_redeploy_with_other_chip_settings_keeps_the_earlier_one(run_dir):  # no
 def test_a_failed_redeploy_puts_the_earlier_deployment_back(run_dir, monkeypatch):  # noqa: F811
     deploy(run_dir)
     before = {f: (run_dir / f).read_bytes() for f in ("result.json", "coremap.npz", "coremap.json")}
-    import tnpipe.deploy as stage
+    import tnpipe.deploy.stage as stage
 
     def broken(*a, **k):
         (run_dir / "coremap.npz").write_bytes(b"half")
@@ -92,7 +92,7 @@ def test_deploy_and_plan_tables_fit_80_columns(run_dir, width, monkeypatch):  # 
     assert max(len(x) for x in tables) <= 80, res.stdout   # prose lines after them stay whole (grep-able)
     assert "…" not in res.stdout
     # accuracy as a percentage, as in the report (issue 23): never 0.1250
-    acc = load_result(run_dir / "result.json")["accuracy_chip"]
+    acc = load_result(run_dir / "result.json").accuracy_chip
     assert f"{100 * acc:.2f}%" in res.stdout and f"{acc:.4f}" not in res.stdout
     plan = runner.invoke(app, ["deploy", "--plan-only", "recipes/cifar10.toml", "--network", "tiny"],
                          env={"COLUMNS": width})

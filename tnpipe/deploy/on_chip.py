@@ -44,7 +44,7 @@ def map_and_reload(desc, run_dir: Path, placement: str, spec: CoreSpec = TRUENOR
     cm = map_network(desc, spec=spec, placement=placement)
     validate_coremap(cm)
     cm.save(run_dir)
-    return CoreMap.load(run_dir)
+    return CoreMap.load(run_dir, spec)
 
 
 def load_given(folder: Path, desc, profile: ChipProfile | None = None):
@@ -58,7 +58,7 @@ def load_given(folder: Path, desc, profile: ChipProfile | None = None):
     if missing:   # the loader's own hint ("run tnpipe deploy") is wrong for a map handed in
         raise MappingError(f"--coremap {folder}: no {' or '.join(missing)} there; expected a folder that "
                            "`tnpipe deploy` wrote (a run folder) or a copy of its coremap.npz + coremap.json")
-    cm = CoreMap.load(folder)
+    cm = CoreMap.load(folder, profile.spec if profile is not None else TRUENORTH)
     n_in = int(np.prod(desc.input_shape))
     if (cm.n_inputs, cm.n_outputs) != (n_in, desc.num_classes):
         raise MappingError(f"--coremap {folder}: the map has {cm.n_inputs} inputs and {cm.n_outputs} outputs; "

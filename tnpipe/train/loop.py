@@ -66,6 +66,7 @@ class TrainingRun:
     tensorboard: Any = None                  # a SummaryWriter when train(tensorboard=True)
     stop: StopRequest = field(default_factory=StopRequest)   # SIGINT/SIGTERM, read between steps
     precision: dict[str, Any] = field(default_factory=dict)  # the arithmetic per on-chip layer, for train.json
+    pending_log: list[str] = field(default_factory=list)     # train.log lines written when the epochs start
     n_train: int = 0                         # frames in the whole training split (this rank holds a shard)
 
     # ------------------------------------------------------------------ setting up
@@ -105,9 +106,9 @@ class TrainingRun:
         as_run = self.model.set_precision(setting, self.device, choice)
         self.precision = choice.to_json() if choice is not None else {"setting": setting,
                                                                       "per_layer": self.model.arithmetics()}
-        if self.dist.main:
-            for line in (choice.log_lines() if choice is not None else [f"precision {as_run}"]):
-                self.log(line)
+        # logged when the epochs start: the stage moves an earlier run's train.log aside only
+        # after everything is built, and these lines belong to the new run's log
+        self.pending_log = choice.log_lines() if choice is not None else [f"precision {as_run}"]
 
     def _resume_or_start(self, resume: bool, force: bool) -> None:
         rd, ckpt_path = self.plan.run_dir, self.plan.run_dir / CHECKPOINT_NAME
@@ -161,6 +162,10 @@ class TrainingRun:
     # ------------------------------------------------------------------ the loop
     def run_epochs(self, on_epoch_end: EpochHook | None = None) -> None:
         cfg = self.plan.cfg
+        if self.dist.main:
+            for line in self.pending_log:
+                self.log(line)
+        self.pending_log = []
         clock = Clock(cfg.time_budget_min * 60.0, sum(h["seconds"] for h in self.history))
         ddp = self.dist.wrap(self.model, self.device)
         self.model.train()
