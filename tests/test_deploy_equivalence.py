@@ -63,7 +63,7 @@ def test_deploy_simulates_only_the_map_it_loaded(trained, monkeypatch):
 
     loaded, simulated = [], []
     real_load, real_sim = CoreMap.load.__func__, simulate_mod.simulate
-    monkeypatch.setattr(CoreMap, "load", classmethod(lambda cls, folder: loaded.append(real_load(cls, folder))
+    monkeypatch.setattr(CoreMap, "load", classmethod(lambda cls, folder, *a: loaded.append(real_load(cls, folder, *a))
                                                      or loaded[-1]))
     monkeypatch.setattr(simulate_mod, "simulate", lambda cm, *a, **k: simulated.append(cm) or real_sim(cm, *a, **k))
     res = runner.invoke(app, ["deploy", str(trained), "--force", "--frames", "8"])
