@@ -61,7 +61,7 @@ def export_description(model) -> NetworkDescription:
     return desc
 
 
-def _layer_forward(layer: LayerDescription, x: torch.Tensor) -> torch.Tensor:
+def on_chip_layer(layer: LayerDescription, x: torch.Tensor) -> torch.Tensor:
     """One on-chip layer: integer s, then s + L >= 1.
 
     The convolution runs in float32 on {0,1} inputs and {-1,0,+1} weights: every partial sum
@@ -87,7 +87,7 @@ def hardware_forward(desc: NetworkDescription, spikes: np.ndarray | torch.Tensor
     for i in range(0, len(x_all), batch_size):
         x = x_all[i:i + batch_size].to(device=device, dtype=torch.float32)
         for layer in desc.layers:
-            x = _layer_forward(layer, x)
+            x = on_chip_layer(layer, x)
         out.append(x.to(torch.uint8).cpu())
     if not out:
         last = desc.layers[-1]
