@@ -120,3 +120,21 @@ def test_curves_title_gives_the_training_time_train_json_records(tmp_path, monke
                    "full", {}, {}).save(tmp_path)
     curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")
     assert "2 epochs, 189.6 s of training; hardware-mode test accuracy 99.00%" in titles[-1]
+
+
+def test_piped_training_says_where_each_epoch_is(roots, tmp_path, monkeypatch, capsys):
+    """Piped (no bar), a long epoch prints where it is every PIPED_EVERY_S seconds, and the
+    finish names what it is doing; with the default period a seconds-long run prints none
+    (the negative control: the lines come from the period, not from every step)."""
+    import tnpipe.train.loop as loop
+    from tests.test_train import write_recipe, write_tiny_dataset
+    from tnpipe.train import train
+
+    write_tiny_dataset(roots["prepared"])
+    recipe = write_recipe(tmp_path / "tinyset.toml", epochs=1)
+    train(recipe, "tiny", synthetic=True)
+    assert "epoch 1/1: step" not in capsys.readouterr().err
+    monkeypatch.setattr(loop, "PIPED_EVERY_S", 0.0)
+    train(recipe, "tiny", synthetic=True, force=True)
+    err = capsys.readouterr().err
+    assert "  epoch 1/1: step 1/" in err and err.count("epoch 1/1: step") >= 2, err

@@ -24,7 +24,7 @@ import torch
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint
 from tnpipe.artifacts.prepared import PreparedDataset, verify_prepared
 from tnpipe.errors import DataError, TrainingError
-from tnpipe.log import console, progress
+from tnpipe.log import console, err, progress
 from tnpipe.netspec import NetworkSpec, parse_network
 from tnpipe.nn.inputs import channel_stats, to_float_nchw
 from tnpipe.nn.layers import sparsity_penalty
@@ -36,6 +36,8 @@ from tnpipe.train.interrupt import Stopped, StopRequest
 from tnpipe.train.plan import RunPlan
 
 EpochHook = Callable[[int], None]   # called with the epoch just completed (after its checkpoint)
+
+PIPED_EVERY_S = 30.0   # seconds between piped progress lines within an epoch
 
 
 @dataclass
@@ -208,8 +210,15 @@ class TrainingRun:
         task = bar.add_task(f"epoch {epoch + 1}/{p.cfg.epochs}", total=steps) if bar else None
         if bar:
             bar.start()
+        # piped, the bar is off: a line every PIPED_EVERY_S seconds says where the epoch is
+        piped = self.dist.main and not err.is_terminal
+        t_epoch = last_line = time.perf_counter()
         try:
             for step in range(steps):
+                if piped and time.perf_counter() - last_line >= PIPED_EVERY_S:
+                    last_line = time.perf_counter()
+                    err.print(f"  epoch {epoch + 1}/{p.cfg.epochs}: step {step}/{steps}, "
+                              f"{last_line - t_epoch:.0f} s", highlight=False, markup=False)
                 time_frac = clock.fraction()
                 if clock.budget_s > 0 and self.dist.any_flag(time_frac >= 1.0, self.device):
                     self.out_of_time = True

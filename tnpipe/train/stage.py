@@ -23,7 +23,7 @@ from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.command_line import command_line
 from tnpipe.errors import ArtifactError, TrainingError, TrainingInterrupted
 from tnpipe.locks import hold, run_lock
-from tnpipe.log import console
+from tnpipe.log import console, heartbeat
 from tnpipe.train.distributed import Dist, choose_device
 from tnpipe.train.finish import finish
 from tnpipe.train.interrupt import Stopped, stop_on_signals
@@ -140,7 +140,10 @@ def _train_and_finish(plan: RunPlan, device: str, dist: Dist, resume: bool, forc
         finally:
             if run.tensorboard is not None:
                 run.tensorboard.close()
-        run.full_set_statistics()   # every rank: sums over the shards
-        record = finish(run, time.perf_counter() - t_start) if dist.main else None
+        # minutes on a large set, silent otherwise: a line every 15 s (also when piped)
+        with heartbeat(lambda: "after the last epoch: batch-norm statistics over the whole training set, "
+                               "the test passes and the export" if dist.main else None):
+            run.full_set_statistics()   # every rank: sums over the shards
+            record = finish(run, time.perf_counter() - t_start) if dist.main else None
     dist.barrier()
     return record
