@@ -617,3 +617,16 @@ def test_write_policy_lives_in_report_package(three):
     with pytest.raises(ArtifactError, match="a filtered view is never written there"):
         write_report(part, three, overwrite=True)
     assert not (three / "report.md").exists()
+
+
+def test_an_archive_folder_is_reported_only_as_its_own_root(three):
+    """Results checked in with the code (a folder holding .tnpipe-archive, e.g. results/full-scale)
+    never join the report of the results root around them, but are the report of their own root."""
+    from tnpipe.report.collect import ARCHIVE_MARKER
+
+    archive = three / "full-scale"
+    write(archive, "svhn", "1chip", False)
+    assert "svhn" in {r.dataset for r in collect(three).rows}      # negative control: no marker yet
+    (archive / ARCHIVE_MARKER).write_text("checked in\n")
+    assert "svhn" not in {r.dataset for r in collect(three).rows}
+    assert [r.dataset for r in collect(archive).rows] == ["svhn"]

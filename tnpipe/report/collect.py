@@ -56,6 +56,20 @@ class Report:
         return to_frame(self.rows)
 
 
+# a folder holding this file is an archive of results checked in with the code (e.g.
+# results/full-scale/): reported when it is the results root itself, never as part of another
+ARCHIVE_MARKER = ".tnpipe-archive"
+
+
+def _archived(path: Path, root: Path) -> bool:
+    """True for a result.json kept, not reported, under `root`: inside a previous-TIME/ folder
+    (a run and its deployments set aside by --force) or below an archive folder."""
+    parts = path.relative_to(root).parts[:-1]
+    if any(part.startswith("previous-") for part in parts):
+        return True
+    return any((root.joinpath(*parts[:i]) / ARCHIVE_MARKER).is_file() for i in range(1, len(parts) + 1))
+
+
 def find_results(root: Path) -> list[Path]:
     """Every result.json under `root`, recursively, in a stable order."""
     root = Path(root)
@@ -64,9 +78,7 @@ def find_results(root: Path) -> list[Path]:
             f"{root}: results root not found; run `tnpipe deploy RUN_DIR` or `tnpipe run` first, "
             "or point --results-root / $TNPIPE_RESULTS_ROOT at the folder that holds them"
         )
-    # previous-TIME/ folders hold runs (and their deployments) set aside by --force: kept, not reported
-    found = sorted(p for p in root.rglob("result.json")
-                   if p.is_file() and not any(part.startswith("previous-") for part in p.relative_to(root).parts))
+    found = sorted(p for p in root.rglob("result.json") if p.is_file() and not _archived(p, root))
     if not found:
         raise ArtifactError(
             f"{root}: no result.json under the results root; run `tnpipe deploy RUN_DIR` or `tnpipe run` first"
