@@ -180,18 +180,21 @@ def test_network_npz_checked_against_its_recorded_network(npz, arrays, message):
 
 def test_train_json_values_checked(tmp_path):
     from tnpipe.artifacts.training import TrainingRecord
+    from tnpipe.chip.config import ChipCfg
+    from tnpipe.nn.train_section import TrainCfg
+    from tnpipe.nn.trained import load_record
 
     rec = TrainingRecord("cifar10", "tiny", NET, True, "p", "k", 0, 80, 0.5, 0.5, 1.0, None, 1, 1, 0.0, 12.5,
-                         "full", {}, {})
+                         "full", TrainCfg(), ChipCfg())
     rec.save(tmp_path)
-    assert TrainingRecord.load(tmp_path).seconds == 12.5    # negative control
+    assert load_record(tmp_path).seconds == 12.5    # negative control
     for key, value, message in (("hw_test_acc", 2.0, "'hw_test_acc' is 2.0"), ("seconds", -1, "'seconds' is -1"),
                                 ("network", "t\x1bx", "'network' holds control characters")):
         obj = json.loads((tmp_path / "train.json").read_text())
         obj[key] = value
         (tmp_path / "train.json").write_text(json.dumps(obj))
         with pytest.raises(ArtifactError, match=message.replace("[", r"\[")):
-            TrainingRecord.load(tmp_path)
+            load_record(tmp_path)
         rec.save(tmp_path)
 
 
@@ -218,3 +221,44 @@ def test_prepared_meta_values_checked(roots, key, value, message):
     with pytest.raises(ArtifactError) as e:
         PreparedRecord.load(folder)
     assert str(e.value).startswith(str(folder / "meta.json")) and message in str(e.value), str(e.value)
+
+
+def test_train_json_of_the_last_release_loads_typed(tmp_path):
+    """A train.json written by the last release (dict sections, [chip] without `engine`) loads
+    with its [train] a TrainCfg and its [chip] a ChipCfg, and is written back with the same keys;
+    a bad section value is refused in one line naming the file and the field."""
+    import shutil
+
+    from tnpipe.chip.config import ChipCfg
+    from tnpipe.nn.train_section import TrainCfg
+    from tnpipe.nn.trained import load_record
+
+    shipped = Path(__file__).resolve().parents[1] / "results" / "full-scale" / "cifar10" / "1chip" / "train.json"
+    shutil.copy(shipped, tmp_path / "train.json")
+    old = json.loads(shipped.read_text())
+    assert "engine" not in old["chip"] and isinstance(old["train"], dict)
+    rec = load_record(tmp_path)
+    assert isinstance(rec.train, TrainCfg) and isinstance(rec.chip, ChipCfg)
+    assert rec.train.precision == "bf16" and rec.train.per_network["cpu"]["epochs"] == 40
+    assert rec.chip == ChipCfg(profile="truenorth-1.0v", tick_hz=0.0, frames=0, placement="regions")
+    rec.save(tmp_path)
+    again = json.loads((tmp_path / "train.json").read_text())
+    assert {k: again["train"][k] for k in old["train"]} == old["train"]
+    assert {k: again["chip"][k] for k in old["chip"]} == old["chip"]
+    assert load_record(tmp_path) == rec                                  # negative control for the refusals
+    for section, key, value, message in (
+            ("train", "dropout", 1.5, "train.dropout: 1.5 must be in [0, 1)"),
+            ("train", "lr", "fast", "train.lr: value 'fast' has the wrong type"),
+            ("chip", "placement", "zigzag", "chip: chip placement 'zigzag' is unknown"),
+            ("chip", "frames", -3, "chip: frames: -3 must be >= 0"),
+            ("chip", None, [], "'chip' is list")):
+        obj = json.loads(shipped.read_text())
+        if key is None:
+            obj[section] = value
+        else:
+            obj[section][key] = value
+        (tmp_path / "train.json").write_text(json.dumps(obj))
+        with pytest.raises(ArtifactError) as err:
+            load_record(tmp_path)
+        line = str(err.value)
+        assert "\n" not in line and str(tmp_path / "train.json") in line and message in line, line

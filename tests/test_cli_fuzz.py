@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.chip.config import ChipCfg
 from tnpipe.cli import app
+from tnpipe.nn.train_section import TrainCfg
 from tnpipe.settings import parse_override
 
 runner = CliRunner()
@@ -54,7 +56,7 @@ def env(tmp_path_factory):
     TrainingRecord(dataset="toy", network="net", network_text="S-8", synthetic=False, prepared_dir=str(tmp),
                    run_key="k", seed=0, test_frames=1, hw_test_acc=0.0, float_test_acc=0.0, agreement=1.0,
                    test_acc_running_stats=None, epochs=1, epochs_planned=1, time_budget_min=0.0, seconds=0.0,
-                   bn_stats="full", train={}, chip={}).save(rd)
+                   bn_stats="full", train=TrainCfg(), chip=ChipCfg()).save(rd)
     old = {k: os.environ.get(k) for k in ("TNPIPE_RAW_ROOT", "TNPIPE_PREPARED_ROOT", "TNPIPE_RESULTS_ROOT")}
     os.environ.update(TNPIPE_RAW_ROOT=str(tmp / "raw"), TNPIPE_PREPARED_ROOT=str(tmp / "prepared"),
                       TNPIPE_RESULTS_ROOT=str(tmp / "results"))

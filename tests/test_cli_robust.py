@@ -245,10 +245,11 @@ def test_version_and_short_help():
 
 def test_deploy_frames_zero_means_the_whole_test_split():
     from tnpipe.artifacts.training import TrainingRecord
+    from tnpipe.chip.config import ChipCfg
     from tnpipe.deploy import chip_settings
 
     rec = TrainingRecord.__new__(TrainingRecord)
-    rec.chip = {"frames": 200, "tick_hz": 500.0}
+    rec.chip = ChipCfg(frames=200, tick_hz=500.0)
     assert chip_settings(rec).frames == 200 and chip_settings(rec, frames=0).frames == 0
     assert chip_settings(rec, tick_hz=0).tick_hz == 0.0 and chip_settings(rec, frames=7).frames == 7
     with pytest.raises(Exception, match=r"frames: -5 must be >= 0 \(0 = the whole test split\)"):

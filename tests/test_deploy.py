@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 from tests.chip.netref import forward, random_description
 from tnpipe.artifacts import PreparedDataset, RunResult, load_result
 from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.chip.config import ChipCfg
 from tnpipe.chip.coremap import CoreMap
 from tnpipe.cli import app
+from tnpipe.nn.train_section import TrainCfg
 
 NET = ("S-8 P4-64(2) N-64(2) P-64(4) N-40(2)", (8, 16, 16), 10)
 
@@ -64,8 +66,8 @@ def run_dir(roots, monkeypatch):
     record = TrainingRecord(dataset="toy", network="net", network_text=NET[0], synthetic=True,
                             prepared_dir=str(prep), run_key="k", seed=0, test_frames=n, hw_test_acc=0.0,
                             float_test_acc=0.0, agreement=1.0, test_acc_running_stats=None, epochs=1,
-                            epochs_planned=1, time_budget_min=0.0, seconds=0.0, bn_stats="full", train={},
-                            chip={"placement": "regions"})   # the default the run was trained with
+                            epochs_planned=1, time_budget_min=0.0, seconds=0.0, bn_stats="full", train=TrainCfg(),
+                            chip=ChipCfg(placement="regions"))   # the default the run was trained with
     record.save(rd)
     import tnpipe.nn.trained as trained
 
@@ -128,6 +130,31 @@ def test_cli_set_chip_placement_takes_effect_on_a_run_trained_with_the_default(r
     assert CoreMap.load(run_dir).info["placement"] == "snake"
     bad = CliRunner().invoke(app, ["deploy", str(run_dir), "--set", "chip.placement=spiral"])
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1 and "spiral" in bad.stderr, bad.stderr
+
+
+def test_deploy_uses_the_records_chip_settings_then_set_on_top(run_dir, monkeypatch):
+    """Deploy reads the [chip] section as the typed record holds it (ChipCfg, no rebuilding from a
+    dict), then `--set chip.*`; the record itself is left as it was."""
+    import tnpipe.deploy.stage as stage
+    from tnpipe.deploy import chip_settings, deploy
+    from tnpipe.nn.trained import load_record
+
+    record = load_record(run_dir)
+    record.chip = ChipCfg(placement="snake", frames=12)
+    record.save(run_dir)
+    seen = []
+    real = stage.trained.load_record
+    monkeypatch.setattr(stage.trained, "load_record", lambda rd: seen.append(real(rd)) or seen[-1])
+    res = deploy(run_dir).record
+    assert isinstance(seen[0].chip, ChipCfg) and res.frames == 12 and res.chip["placement"] == "snake"
+    assert CoreMap.load(run_dir).info["placement"] == "snake"
+    on_top = chip_settings(seen[0], ["chip.frames=7"])
+    assert on_top == ChipCfg(placement="snake", frames=7) and seen[0].chip == ChipCfg(placement="snake", frames=12)
+    # negative control: the record's defaults give the whole test split, regions
+    record.chip = ChipCfg()
+    record.save(run_dir)
+    res = deploy(run_dir).record
+    assert res.frames == 40 and res.chip["placement"] == "regions"
 
 
 def test_fixed_tick_rate_sets_fps(run_dir):

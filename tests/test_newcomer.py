@@ -102,6 +102,8 @@ def test_curves_title_gives_the_training_time_train_json_records(tmp_path, monke
     pytest.importorskip("matplotlib")
     import tnpipe.report.curves as curves
     from tnpipe.artifacts.training import TrainingRecord
+    from tnpipe.chip.config import ChipCfg
+    from tnpipe.nn.train_section import TrainCfg
     from tnpipe.report.collect import Row
     from tnpipe.train.metrics import METRICS_NAME, write_row
 
@@ -117,7 +119,7 @@ def test_curves_title_gives_the_training_time_train_json_records(tmp_path, monke
     curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")
     assert "169 s in epochs" in titles[-1]                                  # no train.json: the epochs' sum
     TrainingRecord("fsdd", "cpu", "S-8 N-10", False, "p", "k", 0, 300, 0.99, 0.99, 1.0, None, 2, 2, 12.0, 189.6,
-                   "full", {}, {}).save(tmp_path)
+                   "full", TrainCfg(), ChipCfg()).save(tmp_path)
     curves.plot_curves(row, curves.read_metrics(tmp_path / METRICS_NAME), tmp_path / "c.png")
     assert "2 epochs, 189.6 s of training; hardware-mode test accuracy 99.00%" in titles[-1]
 

@@ -254,7 +254,7 @@ def test_time_budget_stops_and_still_exports(tiny):
 
 
 def test_lr_schedules():
-    from tnpipe.recipe.train_section import TrainCfg
+    from tnpipe.nn.train_section import TrainCfg
     from tnpipe.train import lr_at
 
     step = TrainCfg(lr=1.0, schedule="step", lr_drops=[0.5, 0.75])
@@ -270,7 +270,7 @@ def test_bias_lr_scale_scales_only_the_thresholds_step():
     weights by lr x grad, and the schedule's per-step lr keeps that ratio."""
     from tnpipe.netspec import parse_network
     from tnpipe.nn.network import EednNet
-    from tnpipe.recipe.train_section import TrainCfg
+    from tnpipe.nn.train_section import TrainCfg
 
     torch.manual_seed(0)
     model = EednNet(parse_network("S-8 P4-64(2) N-120(4)", (3, 8, 8), 10))
@@ -289,7 +289,7 @@ def test_bias_lr_scale_scales_only_the_thresholds_step():
 
 
 def test_bias_lr_scale_must_be_positive():
-    from tnpipe.recipe.train_section import TrainCfg
+    from tnpipe.nn.train_section import TrainCfg
 
     with pytest.raises(RecipeError, match=r"\[train\].bias_lr_scale: 0.0 must be > 0"):
         TrainCfg(bias_lr_scale=0.0).validate()
@@ -302,3 +302,39 @@ def test_run_key_ignores_a_later_setting_only_at_its_default():
     key = run_key(recipe, "S-8", 0, True, {})
     assert run_key({**recipe, "train": {"lr": 0.1, "bias_lr_scale": 1.0}}, "S-8", 0, True, {}) == key
     assert run_key({**recipe, "train": {"lr": 0.1, "bias_lr_scale": 0.1}}, "S-8", 0, True, {}) != key
+
+
+def test_the_checkpoint_rebuilds_the_model_without_train_json(roots, tmp_path):
+    """The checkpoint carries the model's arguments (network, input shape, classes, dropout,
+    hysteresis, init scale): it rebuilds the model alone. A checkpoint of an earlier release
+    (no model_args) still loads and rebuilds through train.json's [train]."""
+    import shutil
+
+    from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint, ModelArgs
+    from tnpipe.errors import ArtifactError
+    from tnpipe.nn.trained import load_record, model_from_checkpoint
+
+    write_tiny_dataset(roots["prepared"])
+    rd = train(write_recipe(tmp_path / "tinyset.toml", epochs=1, extra="dropout = 0.25"), "tiny", synthetic=True).path
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(rd / CHECKPOINT_NAME, alone / CHECKPOINT_NAME)          # no train.json, no network.npz
+    state = Checkpoint.load(alone / CHECKPOINT_NAME)
+    assert state.model_args == ModelArgs(dropout=0.25, hysteresis=0.1, init_scale=1.0)
+    x = torch.rand(16, 3, 8, 8) * 255
+    expected = load_trained(rd).model(x)
+    assert torch.equal(model_from_checkpoint(state)(x), expected)
+    # negative control: a checkpoint of the last release, without model_args
+    raw = torch.load(alone / CHECKPOINT_NAME, weights_only=True)
+    del raw["model_args"]
+    torch.save(raw, alone / CHECKPOINT_NAME)
+    old = Checkpoint.load(alone / CHECKPOINT_NAME)
+    assert old.model_args is None
+    with pytest.raises(ArtifactError, match="records no model arguments .* its train.json is needed"):
+        model_from_checkpoint(old)
+    rebuilt = model_from_checkpoint(old, record=load_record(rd))      # as before: through train.json
+    assert torch.equal(rebuilt(x), expected)
+    raw["model_args"] = {"dropout": "half", "hysteresis": 0.1, "init_scale": 1.0}
+    torch.save(raw, alone / CHECKPOINT_NAME)
+    with pytest.raises(ArtifactError, match=r"checkpoint.pt: model_args .* expected numbers dropout"):
+        Checkpoint.load(alone / CHECKPOINT_NAME)

@@ -18,8 +18,8 @@ from tnpipe.netspec import parse_network
 from tnpipe.nn import fp8
 from tnpipe.nn.network import EednNet, build_network
 from tnpipe.nn.precision import compute_dtype
+from tnpipe.nn.train_section import TrainCfg
 from tnpipe.recipe import load_recipe
-from tnpipe.recipe.train_section import TrainCfg
 
 RECIPE = load_recipe("recipes/cifar10.toml")
 

@@ -1,9 +1,13 @@
 """TrainingRecord: `results/<id>/<net>/train.json`, what `train` hands to `deploy` and `run`.
 
 Written once, when training and export are done. It names the prepared dataset the run
-was trained on, the recipe's [chip] section as it stood (deploy's defaults), the run key
-(skip check) and the measured accuracies. `load` refuses a missing or wrongly typed field
-with one line naming the file.
+was trained on, the [train] settings it trained with and the recipe's [chip] section as it
+stood (deploy's defaults), both typed in memory (TrainCfg, ChipCfg) and written as the same
+JSON objects as before, the run key (skip check) and the measured accuracies. `load` refuses a
+missing or wrongly typed field, or a bad section value, with one line naming the file and field.
+
+The section classes sit above this floor (tnpipe.nn.train_section, tnpipe.chip.config): the
+caller hands them to `load` (`tnpipe.nn.trained.load_record` does), so artifacts/ imports none.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from tnpipe.artifacts.common import (
     check_number,
@@ -22,10 +26,17 @@ from tnpipe.artifacts.common import (
 )
 from tnpipe.atomic import write_json
 from tnpipe.errors import ArtifactError, RecipeError
-from tnpipe.settings import field_types, type_name, type_ok
+from tnpipe.settings import build, field_types, type_name, type_ok
 
 TRAINING_RECORD_NAME = "train.json"
 TRAINING_FORMAT_VERSION = 1
+SECTIONS = ("train", "chip")
+
+
+class SectionCfg(Protocol):
+    """A recipe section's typed settings: a dataclass built from its JSON object by keyword
+    (TrainCfg, ChipCfg); it refuses a bad value itself (RecipeError)."""
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
 @dataclass
@@ -47,8 +58,8 @@ class TrainingRecord:
     time_budget_min: float
     seconds: float
     bn_stats: str
-    train: dict[str, Any]         # the [train] settings this network trained with
-    chip: dict[str, Any]          # the recipe's [chip] section when it trained
+    train: SectionCfg             # TrainCfg: the [train] settings this network trained with
+    chip: SectionCfg              # ChipCfg: the recipe's [chip] section when it trained
     history: list[dict[str, Any]] = field(default_factory=list)
     stand_in: str = ""
     precision: dict[str, Any] = field(default_factory=dict)   # training's arithmetic per on-chip layer
@@ -62,12 +73,13 @@ class TrainingRecord:
         return path
 
     @classmethod
-    def load(cls, run_dir: Path) -> TrainingRecord:
+    def load(cls, run_dir: Path, train_cfg: type, chip_cfg: type) -> TrainingRecord:
+        """train.json -> a record whose `train` is a `train_cfg` and `chip` a `chip_cfg`."""
         path = Path(run_dir) / TRAINING_RECORD_NAME
         obj = read_json_object(path, "training record (train.json)")
         check_version(obj, "format_version", TRAINING_FORMAT_VERSION, str(path), "training record",
                       "re-run `tnpipe train --force`")
-        types_ = field_types(cls)
+        types_ = {**field_types(cls), "train": dict, "chip": dict}   # the sections as JSON objects
         for key, typ in types_.items():
             if key not in obj and cls.__dataclass_fields__[key].default is dataclasses.MISSING \
                     and cls.__dataclass_fields__[key].default_factory is dataclasses.MISSING:
@@ -77,10 +89,27 @@ class TrainingRecord:
                                     f"expected {type_name(typ)}")
         with fix_hint("train it again with `tnpipe train RECIPE --network NET --force`"):
             _check_values(obj, str(path))
+        values = {k: obj[k] for k in types_ if k in obj}
+        for key, section in zip(SECTIONS, (train_cfg, chip_cfg), strict=True):
+            values[key] = _section(section, obj[key], f"{path}: {key}")
         try:
-            return cls(**{k: obj[k] for k in types_ if k in obj})
+            return cls(**values)
         except RecipeError as e:  # pragma: no cover - every field is checked above
             raise ArtifactError(f"{path}: {e}") from e
+
+
+def _section(section: type, values: dict[str, Any], where: str) -> Any:
+    """A section's JSON object -> its typed config. Keys this release no longer knows are left
+    out (deploy always read only the known ones); missing ones take their defaults; a wrong
+    type or value is one line naming the file and the field."""
+    known = {k: v for k, v in values.items() if k in section.__dataclass_fields__}
+    try:
+        cfg = build(section, known, where)
+        if hasattr(cfg, "validate"):
+            cfg.validate(where)
+    except RecipeError as e:
+        raise ArtifactError(str(e)) from e
+    return cfg
 
 
 def _check_values(obj: dict[str, Any], where: str) -> None:

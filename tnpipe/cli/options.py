@@ -54,7 +54,7 @@ def setting_hint(option: str) -> str:
     """'--epochs' -> the --set form when it names a recipe setting, else ''."""
     from tnpipe.chip.config import ChipCfg
     from tnpipe.data.config import DataCfg
-    from tnpipe.recipe.train_section import TrainCfg
+    from tnpipe.nn.train_section import TrainCfg
 
     key = option.lstrip("-").replace("-", "_")
     for section, cls in (("train", TrainCfg), ("chip", ChipCfg), ("data", DataCfg)):

@@ -45,12 +45,12 @@ from tnpipe.chip.mapper import map_network
 from tnpipe.chip.profile import ChipProfile, load_profile
 from tnpipe.data import get_dataset
 from tnpipe.deploy.on_chip import load_given, map_and_reload, parse_spike_frames, run_chip
-from tnpipe.errors import ArtifactError, MappingError
+from tnpipe.errors import ArtifactError, MappingError, RecipeError
 from tnpipe.locks import hold, run_lock
 from tnpipe.netspec import parse_network
 from tnpipe.nn import trained
 from tnpipe.recipe import load_recipe
-from tnpipe.settings import build, overrides_for
+from tnpipe.settings import check_values, overrides_for
 
 
 @dataclass
@@ -84,14 +84,18 @@ def keep_earlier(run_dir: Path, source: dict[str, Any], names: Sequence[str] = D
 
 def chip_settings(record: TrainingRecord, overrides: Sequence[str] = (), frames: int | None = None,
                   tick_hz: float | None = None) -> ChipCfg:
-    """The recipe's [chip] as the run trained with it, then `--set chip.*`, then --frames/--tick-hz."""
-    values = {k: v for k, v in record.chip.items() if k in ChipCfg.__dataclass_fields__}
-    values.update(overrides_for("chip", overrides))
+    """The recipe's [chip] as the run trained with it (the record's ChipCfg), then `--set chip.*`,
+    then --frames/--tick-hz."""
+    values = overrides_for("chip", overrides)
     if frames is not None:   # 0 = the whole test split, as in a recipe
         values["frames"] = int(frames)
     if tick_hz is not None:  # 0 = the profile's tick model, as in a recipe
         values["tick_hz"] = float(tick_hz)
-    return build(ChipCfg, values, "--set chip")
+    check_values(ChipCfg, values, "--set chip")
+    try:
+        return dataclasses.replace(record.chip, **values)
+    except RecipeError as e:   # ChipCfg's own check of a value, e.g. an unknown placement
+        raise RecipeError(f"--set chip: {e}") from e
 
 
 def made_from(run_dir: Path, record: TrainingRecord, chip: ChipCfg,
@@ -145,7 +149,7 @@ def deploy(run_dir: Path, frames: int | None = None, tick_hz: float | None = Non
 
 def _deploy_locked(run_dir: Path, frames, tick_hz, device, force, overrides, coremap, spike_frames,
                    t0: float) -> DeployOutcome:
-    record = TrainingRecord.load(run_dir)
+    record = trained.load_record(run_dir)
     chip = chip_settings(record, overrides, frames, tick_hz)
     source = made_from(run_dir, record, chip, spike_frames)
     old = None if force or coremap is not None else _reusable(run_dir / RESULT_NAME, source)

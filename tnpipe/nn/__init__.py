@@ -8,7 +8,9 @@
                   (transduction + on-chip layers + votes)
     stats.py      whole-training-set batch-norm statistics for inference
     hardware.py   integer hardware mode (s + L >= 1) and export to a NetworkDescription
-    trained.py    load_trained(run_dir) -> TrainedNetwork for deploy
+    trained.py    load_trained(run_dir) -> TrainedNetwork for deploy; load_record(run_dir) -> the
+                  TrainingRecord (train.json) with its [train] / [chip] typed
+    train_section.py  TrainCfg: the recipe's [train] section
     inputs.py     PreparedDataset arrays -> float NCHW tensors
 
 The training loop itself is tnpipe.train; the artifacts written are in tnpipe.artifacts.

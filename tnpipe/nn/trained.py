@@ -6,6 +6,7 @@
     pred   = net.predict_float(x)          # the float graph's predictions, int64 (N,)
 
 The chip simulation is fed `transduce(x)` and must reproduce `hardware_votes` frame for frame.
+`load_record(run_dir)` reads train.json with its sections typed (TrainCfg, ChipCfg).
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint
+from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint, ModelArgs
 from tnpipe.artifacts.network import NetworkDescription
 from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.chip.config import ChipCfg
 from tnpipe.errors import ArtifactError
-from tnpipe.netspec import NetworkSpec
+from tnpipe.netspec import parse_network
 from tnpipe.nn.hardware import hardware_votes
 from tnpipe.nn.inputs import to_float_nchw
 from tnpipe.nn.network import EednNet
+from tnpipe.nn.train_section import TrainCfg
+
+
+def load_record(run_dir: Path) -> TrainingRecord:
+    """train.json of `run_dir`, its [train] a TrainCfg and its [chip] a ChipCfg."""
+    return TrainingRecord.load(run_dir, TrainCfg, ChipCfg)
 
 
 @dataclass
@@ -65,10 +73,19 @@ class TrainedNetwork:
         return self.float_votes(x).argmax(1).astype(np.int64)
 
 
-def model_from_checkpoint(state: Checkpoint, spec: NetworkSpec, device: str = "cpu") -> EednNet:
-    """Rebuild the EednNet a checkpoint was saved from (geometry: the parsed `spec`)."""
-    train = state.recipe["train"]
-    model = EednNet(spec, dropout=train.get("dropout", 0.0), hysteresis=train.get("hysteresis", 0.1))
+def model_from_checkpoint(state: Checkpoint, device: str = "cpu", record: TrainingRecord | None = None) -> EednNet:
+    """Rebuild the EednNet a checkpoint was saved from: geometry from its network string, input
+    shape and classes; dropout, hysteresis and init scale from its `model_args`, or, for a
+    checkpoint of an earlier release (none recorded), from `record` (train.json's [train])."""
+    args = state.model_args
+    if args is None:
+        if record is None:
+            raise ArtifactError(f"checkpoint of {state.network_name!r} records no model arguments (an earlier "
+                                f"release's); its train.json is needed to rebuild the model")
+        args = ModelArgs(dropout=record.train.dropout, hysteresis=record.train.hysteresis,
+                         init_scale=record.train.init_scale)
+    spec = parse_network(state.network, tuple(state.input_shape), state.num_classes)
+    model = EednNet(spec, dropout=args.dropout, hysteresis=args.hysteresis, init_scale=args.init_scale)
     model.load_state_dict(state.model)
     return model.to(device).eval()
 
@@ -84,4 +101,5 @@ def load_trained(run_dir: Path, device: str = "cpu") -> TrainedNetwork:
     if desc.network != state.network:
         raise ArtifactError(f"{run_dir / 'network.npz'}: describes {desc.network!r}, but the checkpoint holds "
                             f"{state.network!r}; re-run `tnpipe train --force`")
-    return TrainedNetwork(model_from_checkpoint(state, desc.spec, device), desc, TrainingRecord.load(run_dir), device)
+    record = load_record(run_dir)
+    return TrainedNetwork(model_from_checkpoint(state, device, record), desc, record, device)

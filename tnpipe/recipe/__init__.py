@@ -1,15 +1,17 @@
 """A recipe: one TOML per dataset (recipes/<name>.toml), its sections typed.
 
     load.py            load_recipe(path, overrides) -> Recipe; networks by name
-    train_section.py   TrainCfg: the [train] section (its [data] and [chip] sections are
-                       tnpipe.data.config.DataCfg and tnpipe.chip.config.ChipCfg)
+
+Its sections are typed below it: [train] tnpipe.nn.train_section.TrainCfg (one floor down, so
+that nn/trained.py can load train.json with it typed), [data] tnpipe.data.config.DataCfg,
+[chip] tnpipe.chip.config.ChipCfg.
 
 Read by every stage; imports no stage.
 """
 
 from __future__ import annotations
 
+from tnpipe.nn.train_section import TrainCfg
 from tnpipe.recipe.load import Recipe, load_recipe
-from tnpipe.recipe.train_section import TrainCfg
 
 __all__ = ["Recipe", "TrainCfg", "load_recipe"]

@@ -1,7 +1,7 @@
 """Recipes: one TOML per dataset (`recipes/NAME.toml`), loaded into typed dataclasses.
 
     [data]      -> tnpipe.data.config.DataCfg    (features, splits; read by `prepare`)
-    [train]     -> tnpipe.recipe.train_section.TrainCfg  (optimiser, schedule, loss; read by `train`)
+    [train]     -> tnpipe.nn.train_section.TrainCfg  (optimiser, schedule, loss; read by `train`)
     [chip]      -> tnpipe.chip.config.ChipCfg    (energy profile, tick rate; read by `deploy`)
     [networks]  -> name = "Eedn string"          (e.g. 1chip = "S-16 P4-252(2) ...")
 
@@ -20,7 +20,7 @@ from typing import Any
 from tnpipe.chip.config import ChipCfg
 from tnpipe.data.config import DataCfg
 from tnpipe.errors import RecipeError, did_you_mean
-from tnpipe.recipe.train_section import TrainCfg
+from tnpipe.nn.train_section import TrainCfg
 from tnpipe.settings import build, parse_override
 
 if sys.version_info >= (3, 11):

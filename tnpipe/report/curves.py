@@ -19,8 +19,8 @@ import pandas as pd
 
 from tnpipe import paths
 from tnpipe.artifacts.metrics import METRICS_NAME, SPIKE_PREFIX, read_metrics
-from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.errors import ArtifactError
+from tnpipe.nn.trained import load_record
 from tnpipe.report.collect import Report
 from tnpipe.report.figures import pyplot, save
 from tnpipe.report.row import Row
@@ -34,7 +34,7 @@ def run_facts(row: Row) -> tuple[list[str], float | None]:
     """The run's layer tokens (index = layer number, "D" is no layer) and its hardware-mode
     test accuracy, from train.json; ([], None) where the run folder has no readable one."""
     try:
-        rec = TrainingRecord.load(row.run_dir)
+        rec = load_record(row.run_dir)
     except ArtifactError:
         return [], None
     return [t for t in rec.network_text.split() if t != "D"], rec.hw_test_acc
@@ -43,7 +43,7 @@ def run_facts(row: Row) -> tuple[list[str], float | None]:
 def run_seconds(row: Row) -> float | None:
     """The run's whole training time as train.json records it (None: no readable train.json)."""
     try:
-        return TrainingRecord.load(row.run_dir).seconds
+        return load_record(row.run_dir).seconds
     except ArtifactError:
         return None
 

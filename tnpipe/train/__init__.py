@@ -17,7 +17,7 @@ stops when the budget is spent; such a run is not bit-reproducible.
 
 from __future__ import annotations
 
-from tnpipe.recipe.train_section import TrainCfg
+from tnpipe.nn.train_section import TrainCfg
 from tnpipe.train.distributed import Dist
 from tnpipe.train.loop import TrainingRun
 from tnpipe.train.plan import run_key

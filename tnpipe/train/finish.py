@@ -16,6 +16,7 @@ import torch
 
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME
 from tnpipe.artifacts.training import TrainingRecord
+from tnpipe.chip.config import ChipCfg
 from tnpipe.nn.hardware import export_description, hardware_votes
 from tnpipe.train.loop import TrainingRun
 
@@ -54,7 +55,7 @@ def finish(run: TrainingRun, seconds_so_far: float) -> TrainingRecord:
         test_acc_running_stats=run.history[-1].get("test_acc_running") if run.history else None,
         epochs=run.epochs_done, epochs_planned=cfg.epochs, time_budget_min=cfg.time_budget_min,
         seconds=seconds_so_far + (time.perf_counter() - t0), bn_stats=cfg.bn_stats,
-        train=dict(plan.recipe_dict["train"]), chip=dict(plan.recipe_dict["chip"]), history=run.history,
+        train=plan.cfg, chip=ChipCfg(**plan.recipe_dict["chip"]), history=run.history,
         stand_in="" if plan.synthetic else run.ds.stand_in, precision=run.precision,
     )
     record.save(plan.run_dir)

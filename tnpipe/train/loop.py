@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint
+from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, Checkpoint, ModelArgs
 from tnpipe.artifacts.prepared import PreparedDataset, verify_prepared
 from tnpipe.errors import DataError, TrainingError
 from tnpipe.log import console, err, progress
@@ -149,7 +149,9 @@ class TrainingRun:
                           num_classes=self.ds.num_classes, recipe=p.recipe_dict, run_key=p.key, seed=p.seed,
                           synthetic=p.synthetic, model=self.model.state_dict(),
                           optimizer=self.optimizer.state_dict(), rng=rng_state(self.device), epoch=epoch,
-                          finished=finished, history=self.history)
+                          finished=finished, history=self.history,
+                          model_args=ModelArgs(dropout=p.cfg.dropout, hysteresis=p.cfg.hysteresis,
+                                               init_scale=p.cfg.init_scale))
 
     def log(self, line: str) -> None:
         log_line(self.plan.run_dir, line)

@@ -16,8 +16,9 @@ from tnpipe.artifacts.training import TrainingRecord
 from tnpipe.data import DATASET_NAMES, get_dataset
 from tnpipe.errors import ArtifactError, DataError
 from tnpipe.netspec import parse_network
+from tnpipe.nn.train_section import TrainCfg
+from tnpipe.nn.trained import load_record
 from tnpipe.recipe import load_recipe
-from tnpipe.recipe.train_section import TrainCfg
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def check_cores(name: str, spec, where: str) -> None:
 def finished_record(plan: RunPlan) -> TrainingRecord | None:
     """The run's TrainingRecord if it finished with exactly these settings, else None."""
     try:
-        rec = TrainingRecord.load(plan.run_dir)
+        rec = load_record(plan.run_dir)
     except ArtifactError:
         return None
     ok = rec.finished and rec.run_key == plan.key and (plan.run_dir / "network.npz").is_file()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from tnpipe.nn.network import EednNet
-from tnpipe.recipe.train_section import TrainCfg
+from tnpipe.nn.train_section import TrainCfg
 
 
 def lr_at(cfg: TrainCfg, step: int, total: int, time_frac: float = 0.0) -> float:
