@@ -9,28 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_train import write_recipe, write_tiny_dataset
+from tests.test_train import train_tiny_run
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    import torch
-
-    from tnpipe.train import train
-
-    tmp = tmp_path_factory.mktemp("api")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        for root in ("raw", "prepared", "results"):
-            (tmp / root).mkdir()
-            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
-        write_tiny_dataset(tmp / "prepared", n_test=100)
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
-    torch.set_num_threads(threads)
-    return rd
+    return train_tiny_run(tmp_path_factory.mktemp("api"), n_test=100)[0]
 
 
 def test_the_readme_example_runs(run_dir, tmp_path, capsys):

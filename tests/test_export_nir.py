@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.nir_numpy import run_graph
-from tests.test_train import NET, write_recipe, write_tiny_dataset
+from tests.test_train import NET, train_tiny_run
 from tnpipe.artifacts import PreparedDataset
 from tnpipe.artifacts.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from tnpipe.cli import app
@@ -32,21 +32,8 @@ NODES = ["input", "input_norm", "L0_conv", "L0_spike", "L1_conv", "L1_spike", "L
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One trained tiny run (1 epoch of S-8 N-32 P-32(2) N-16(2) on 8x8 images) and its test frames."""
-    import torch
-
-    from tnpipe.train import train
-
-    tmp = tmp_path_factory.mktemp("nir")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        for root in ("raw", "prepared", "results"):
-            (tmp / root).mkdir()
-            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
-        write_tiny_dataset(tmp / "prepared")
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
-    torch.set_num_threads(threads)
-    x = PreparedDataset.load(tmp / "prepared" / "tinyset-synthetic").x["test"]
+    rd, prepared = train_tiny_run(tmp_path_factory.mktemp("nir"))
+    x = PreparedDataset.load(prepared).x["test"]
     return rd, x
 
 

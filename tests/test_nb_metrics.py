@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_train import write_recipe, write_tiny_dataset
+from tests.test_train import train_tiny_run
 from tnpipe.nn.nb_metrics import neurobench_metrics
 
 
@@ -62,21 +62,10 @@ def test_hand_counted_example():
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from tnpipe.train import train
-
-    tmp = tmp_path_factory.mktemp("nb")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        for root in ("raw", "prepared", "results"):
-            (tmp / root).mkdir()
-            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
-        write_tiny_dataset(tmp / "prepared", n_test=64)
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
-    torch.set_num_threads(threads)
     from tnpipe.artifacts import PreparedDataset
 
-    return rd, PreparedDataset.load(tmp / "prepared" / "tinyset-synthetic")
+    rd, prepared = train_tiny_run(tmp_path_factory.mktemp("nb"), n_test=64)
+    return rd, PreparedDataset.load(prepared)
 
 
 class Spike(torch.nn.Module):

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.nir_numpy import run_graph
-from tests.test_train import write_recipe, write_tiny_dataset
+from tests.test_train import train_tiny_run
 from tnpipe.cli import app
 from tnpipe.nn.nir_import import description, import_graph, recover_groups
 from tnpipe.nn.trained import load_trained
@@ -24,23 +24,10 @@ from tnpipe.nn.trained import load_trained
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    import torch
-
-    from tnpipe.train import train
-
-    tmp = tmp_path_factory.mktemp("nirin")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        for root in ("raw", "prepared", "results"):
-            (tmp / root).mkdir()
-            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
-        write_tiny_dataset(tmp / "prepared", n_test=100)
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
-    torch.set_num_threads(threads)
+    rd, prepared = train_tiny_run(tmp_path_factory.mktemp("nirin"), n_test=100)
     res = CliRunner().invoke(app, ["export", str(rd)])
     assert res.exit_code == 0, res.output
-    return rd, tmp / "prepared" / "tinyset-synthetic"
+    return rd, prepared
 
 
 def _import(*args: str):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_train import write_recipe, write_tiny_dataset
+from tests.test_train import train_tiny_run
 from tnpipe.artifacts import PreparedDataset
 from tnpipe.cli import app
 from tnpipe.nn.hardware import hardware_forward
@@ -27,23 +27,11 @@ FRAMES = 128
 @pytest.fixture(scope="module")
 def chip_run(tmp_path_factory):
     """A trained tiny run (1 epoch, 128 test frames), its exports, and the chip's votes."""
-    import torch
-
     from tnpipe.chip.engines import simulate
     from tnpipe.chip.mapper import map_network
-    from tnpipe.train import train
 
-    tmp = tmp_path_factory.mktemp("nirtools")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as mp:
-        for root in ("raw", "prepared", "results"):
-            (tmp / root).mkdir()
-            mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
-        write_tiny_dataset(tmp / "prepared", n_test=FRAMES)
-        rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
-    torch.set_num_threads(threads)
-    x = PreparedDataset.load(tmp / "prepared" / "tinyset-synthetic").x["test"]
+    rd, prepared = train_tiny_run(tmp_path_factory.mktemp("nirtools"), n_test=FRAMES)
+    x = PreparedDataset.load(prepared).x["test"]
     for neuron in ("lif", "if"):
         res = CliRunner().invoke(app, ["export", str(rd), "--out", str(rd / f"{neuron}.nir"), "--neuron", neuron])
         assert res.exit_code == 0, res.output

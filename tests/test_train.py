@@ -39,6 +39,28 @@ def write_tiny_dataset(prepared_root: Path, name: str = "tinyset", classes: int 
     return folder
 
 
+def train_tiny_run(tmp: Path, n_test: int = 80) -> tuple[Path, Path]:
+    """A trained tiny run (1 epoch, one thread) under its own roots in `tmp`, the environment
+    restored afterwards: (run folder, prepared folder). Shared by the module fixtures that
+    export, import, measure or deploy a real trained network."""
+    import torch
+
+    from tnpipe.train import train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for root in ("raw", "prepared", "results"):
+                (tmp / root).mkdir()
+                mp.setenv(f"TNPIPE_{root.upper()}_ROOT", str(tmp / root))
+            write_tiny_dataset(tmp / "prepared", n_test=n_test)
+            rd = train(write_recipe(tmp / "tinyset.toml", epochs=1), "tiny", synthetic=True).path
+    finally:
+        torch.set_num_threads(threads)
+    return rd, tmp / "prepared" / "tinyset-synthetic"
+
+
 def write_recipe(path: Path, epochs: int = 4, extra: str = "") -> Path:
     path.write_text(f"""
 [data]
