@@ -29,7 +29,7 @@ def test_torchrun_two_cpu_processes(roots, tmp_path):
            "--master-port", str(_free_port()), "-m", "tnpipe", "train", str(recipe), "--network", "tiny",
            "--synthetic"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     rd = roots["results"] / "tinyset-synthetic" / "tiny"
     meta = json.loads((rd / "train.json").read_text())
     assert meta["finished"] and meta["agreement"] == 1.0

@@ -39,6 +39,13 @@ class Dist:
             dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
         return d
 
+    def close(self) -> None:
+        """Leave the process group before the process exits: a gloo group left to the
+        interpreter's exit can abort one rank ("terminate called without an active
+        exception") while the other is still closing its connections."""
+        if self.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
     def barrier(self) -> None:
         if self.world > 1:
             torch.distributed.barrier()

@@ -100,16 +100,19 @@ def train(recipe_path: Path, network: str, overrides: Sequence[str] = (), device
     command = resume_command(recipe_path, network, overrides, seed, synthetic, layers, device, tensorboard)
     device, dist = choose_device(device, plan.cfg.threads)
     lock = hold(run_lock(plan.run_dir), f"{plan.run_dir}") if dist.main else contextlib.nullcontext()
-    with lock:
-        old = None if force else finished_record(plan)
-        if old is not None:
-            if dist.main:
-                console.print(f"{plan.run_dir}: already trained with these settings (train.json); "
-                              "skipped (use --force to redo)")
-            return TrainOutcome("reused", plan.run_dir, old, time.perf_counter() - t_start)
-        check_earlier_run(plan, resume, force, command)
-        record = _train_and_finish(plan, device, dist, resume, force, on_epoch_end, command, t_start,
-                                   tensorboard)
+    try:
+        with lock:
+            old = None if force else finished_record(plan)
+            if old is not None:
+                if dist.main:
+                    console.print(f"{plan.run_dir}: already trained with these settings (train.json); "
+                                  "skipped (use --force to redo)")
+                return TrainOutcome("reused", plan.run_dir, old, time.perf_counter() - t_start)
+            check_earlier_run(plan, resume, force, command)
+            record = _train_and_finish(plan, device, dist, resume, force, on_epoch_end, command, t_start,
+                                       tensorboard)
+    finally:
+        dist.close()
     return TrainOutcome("done", plan.run_dir, record, time.perf_counter() - t_start)
 
 
